@@ -1,0 +1,3 @@
+from carevalue.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""The ``carevalue`` command. Thin: parse arguments, call one function, print the result.
+
+A user's mistake (a ``UserError``) is printed as one plain sentence on stderr with exit
+status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from carevalue.errors import UserError
+
+app = typer.Typer(
+    name="carevalue",
+    help=(
+        "CareValue measures value for hospital condition pathways: the outcomes that matter "
+        "to patients over the whole cost of their care. Start with 'carevalue demo'."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+out = Console()
+err = Console(stderr=True)
+
+WarehouseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="Warehouse to use: a DuckDB file path (default var/warehouse.duckdb, or "
+        "$CAREVALUE_WAREHOUSE), duckdb://:memory:, pyspark://local, or any Ibis URL.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to write the feed files into (created if missing).")],
+    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="How many patients the trust has.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed gives the same files.")] = 42,
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Generate the synthetic trust: stroke, infective endocarditis and hepatitis C
+    pathways plus background patients, as the seven canonical feeds, with documented
+    data-quality faults (see docs/synthetic-trust.md)."""
+    manifest = _generate_with_progress(out_dir, patients, seed, file_format)
+    out.print(f"Wrote the synthetic trust ({patients:,} patients, seed {seed}) to [bold]{out_dir}[/bold]:")
+    for feed, rows in manifest.get("rows", {}).items():
+        out.print(f"  {feed:<15} {rows:>12,} rows")
+
+
+def _generate_with_progress(out_dir: Path, patients: int, seed: int, file_format: str) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from carevalue.synthetic.generate_trust import generate_trust
+
+    with Progress(
+        TextColumn("[bold]Generating patients"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+    ) as progress:
+        task = progress.add_task("generate", total=patients)
+        try:
+            return generate_trust(
+                out_dir, patients, seed, file_format=file_format,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        except ValueError as error:
+            raise UserError(str(error)) from None
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder holding the extract: one CSV or Parquet file per feed.")],
+    warehouse: WarehouseOption = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Load only this feed (repeat for several); the others may be absent."),
+    ] = None,
+    delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator of the CSV files.")] = ",",
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the CSV files, e.g. cp1252.")] = "utf-8",
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Use the public demo pseudonymisation key: synthetic data only, never real patients."),
+    ] = False,
+) -> None:
+    """Load a trust's extract into the warehouse.
+
+    Checks every row against the feed's declared schema, replaces NHS numbers by a
+    keyed hash (the key comes from $CAREVALUE_PSEUDONYMISATION_KEY), quarantines bad
+    rows with a reason instead of dropping them, updates existing rows by key, and
+    reports data-quality findings such as orphan activities.
+    """
+    from carevalue.config import load_settings
+    from carevalue.sources.ingest import ingest_extract
+    from carevalue.sources.report import print_load_report
+    from carevalue.warehouse import connect
+
+    settings = load_settings(warehouse=warehouse, demo=demo)
+    if delimiter == "\\t":
+        delimiter = "\t"
+    con = connect(settings.warehouse)
+    report = ingest_extract(
+        folder, con, key=settings.pseudonymisation_key, only=only, delimiter=delimiter, encoding=encoding, console=err
+    )
+    print_load_report(report, out, warehouse=settings.warehouse)
+    if not report.reconciles:
+        raise UserError("The load did not reconcile (rows read ≠ loaded + quarantined); please report this as a bug.")
+
+
+@app.command()
+def demo(
+    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
+    workdir: Annotated[Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")] = Path("var"),
+) -> None:
+    """Run everything on the embedded synthetic trust: generate it, load it, and say
+    where the results are."""
+    from carevalue.config import DEMO_KEY
+    from carevalue.sources.ingest import ingest_extract
+    from carevalue.sources.report import print_load_report
+    from carevalue.warehouse import connect
+
+    extract = workdir / "demo-extract"
+    warehouse_path = workdir / "warehouse.duckdb"
+    _generate_with_progress(extract, patients, seed, "csv")
+    con = connect(str(warehouse_path))
+    report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
+    print_load_report(report, out, warehouse=str(warehouse_path))
+    out.print()
+    out.print("[bold green]Demo complete.[/bold green] Results are here:")
+    out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
+    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log)")
+    out.print(f"  explore it         duckdb {warehouse_path}  (or ibis.duckdb.connect in Python)")
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("Interrupted; the warehouse is unchanged by the unfinished step.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""``carevalue ingest``: load one extract folder into the warehouse.
+
+1. Pre-flight every feed file (file-level mistakes stop here, before anything changes).
+2. Stage each feed: stream, check, pseudonymise, split good rows from quarantined ones.
+3. Merge all feeds in one transaction: repeated keys to quarantine, upsert by key.
+4. Re-run the data-quality checks over the whole warehouse; log the load.
+
+Rows read = rows loaded + rows quarantined, per feed, always; ``LoadReport`` carries
+the figures and ``reconciles`` says whether they add up.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from carevalue.errors import UserError
+from carevalue.sources.data_quality import evaluate_checks
+from carevalue.sources.feeds import FEED_ORDER, FEEDS
+from carevalue.sources.merge_feed import (
+    align_columns,
+    first_row_per_key,
+    replace_quarantine_of_file,
+    repeated_key_quarantine,
+    upsert,
+)
+from carevalue.sources.read_extract import FeedFile, open_feed_file
+from carevalue.sources.stage_feed import StagedFeed, stage_feed
+from carevalue.warehouse import atomic, replace_table, table_or_none
+
+QUARANTINE_TABLE = "quarantine"
+DQ_TABLE = "dq_results"
+LOAD_LOG_TABLE = "load_log"
+
+
+@dataclass
+class FeedLoad:
+    feed: str
+    file: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_new: int
+    rows_updated: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined
+
+
+@dataclass
+class LoadReport:
+    load_id: str
+    folder: str
+    feeds: list[FeedLoad] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return all(f.reconciles for f in self.feeds)
+
+
+def ingest_extract(
+    folder: Path,
+    con: BaseBackend,
+    *,
+    key: bytes,
+    only: list[str] | None = None,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    console: Console | None = None,
+) -> LoadReport:
+    console = console or Console(stderr=True)
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a folder; give the folder that holds the extract's feed files.")
+    names = _feeds_to_load(only)
+    feed_files = [open_feed_file(folder, FEEDS[n], delimiter=delimiter, encoding=encoding) for n in names]
+
+    load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    report = LoadReport(load_id=load_id, folder=str(folder))
+    staging_dir = Path(tempfile.mkdtemp(prefix="carevalue-staging-"))
+    try:
+        staged = _stage_all(feed_files, staging_dir, key=key, load_id=load_id, console=console)
+        with console.status("Merging into the warehouse…"), atomic(con):
+            for item in staged:
+                report.feeds.append(_merge(con, item, load_id=load_id))
+            report.findings = _record_findings(con, load_id)
+            _append_load_log(con, report)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    return report
+
+
+def _feeds_to_load(only: list[str] | None) -> list[str]:
+    if not only:
+        return list(FEED_ORDER)
+    unknown = [n for n in only if n not in FEEDS]
+    if unknown:
+        raise UserError(f"Unknown feed '{unknown[0]}'; the feeds are {', '.join(FEED_ORDER)}.")
+    return [n for n in FEED_ORDER if n in only]
+
+
+def _stage_all(feed_files: list[FeedFile], staging_dir: Path, *, key, load_id, console) -> list[StagedFeed]:
+    columns = (
+        TextColumn("[bold]{task.description:<15}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:>12,} rows"),
+        TimeRemainingColumn(),
+    )
+    staged = []
+    with Progress(*columns, console=console, transient=False) as progress:
+        for feed_file in feed_files:
+            task = progress.add_task(feed_file.feed.name, total=feed_file.size_bytes, rows=0)
+            item = stage_feed(
+                feed_file,
+                staging_dir,
+                key=key,
+                load_id=load_id,
+                on_bytes=lambda done, t=task: progress.update(t, completed=done),
+            )
+            progress.update(task, completed=feed_file.size_bytes, rows=item.rows_read)
+            staged.append(item)
+    return staged
+
+
+def _merge(con: BaseBackend, item: StagedFeed, *, load_id: str) -> FeedLoad:
+    feed_file = item.feed_file
+    feed = feed_file.feed
+    staged = con.read_parquet(item.good_path).mutate(
+        _load_id=ibis.literal(load_id), _source_file=ibis.literal(feed_file.name)
+    )
+    incoming = first_row_per_key(staged)
+    repeats = repeated_key_quarantine(
+        staged,
+        load_id=load_id,
+        feed=feed.name,
+        file=feed_file.name,
+        file_sha256=feed_file.sha256,
+        key_label="+".join(feed.key),
+    )
+    problems = con.read_parquet(item.quarantine_path).union(repeats)
+    existing = table_or_none(con, feed.name)
+    updated = 0 if existing is None else int(incoming.semi_join(existing.select("_key"), "_key").count().execute())
+    loaded = int(incoming.count().execute())
+    repeated = int(repeats.count().execute())
+
+    replace_table(con, feed.name, upsert(existing, incoming))
+    replace_table(
+        con,
+        QUARANTINE_TABLE,
+        replace_quarantine_of_file(
+            table_or_none(con, QUARANTINE_TABLE), problems, feed=feed.name, file_sha256=feed_file.sha256
+        ),
+    )
+    return FeedLoad(
+        feed=feed.name,
+        file=feed_file.name,
+        rows_read=item.rows_read,
+        rows_loaded=loaded,
+        rows_quarantined=item.rows_bad + repeated,
+        rows_new=loaded - updated,
+        rows_updated=updated,
+    )
+
+
+def _record_findings(con: BaseBackend, load_id: str) -> list[dict]:
+    tables = {name: con.table(name) for name in FEED_ORDER if name in con.list_tables()}
+    findings = evaluate_checks(tables)
+    frame = pd.DataFrame(findings, columns=["check_id", "feed", "severity", "rows", "description", "examples"])
+    frame.insert(0, "load_id", load_id)
+    frame["rows"] = frame["rows"].astype("int64")
+    con.create_table(DQ_TABLE, ibis.memtable(frame), overwrite=True)
+    return findings
+
+
+def _append_load_log(con: BaseBackend, report: LoadReport) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    frame = pd.DataFrame(
+        [
+            {
+                "load_id": report.load_id,
+                "loaded_at": now,
+                "folder": report.folder,
+                "feed": f.feed,
+                "file": f.file,
+                "rows_read": f.rows_read,
+                "rows_loaded": f.rows_loaded,
+                "rows_quarantined": f.rows_quarantined,
+                "rows_new": f.rows_new,
+                "rows_updated": f.rows_updated,
+            }
+            for f in report.feeds
+        ]
+    )
+    new = ibis.memtable(frame)
+    existing = table_or_none(con, LOAD_LOG_TABLE)
+    if existing is not None:
+        new = existing.union(align_columns(new, existing.schema()))
+    replace_table(con, LOAD_LOG_TABLE, new)

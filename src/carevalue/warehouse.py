@@ -1,0 +1,147 @@
+"""Open the analytics engine, and the few engine quirks that pipeline code must not see.
+
+The warehouse is named by a URL-like setting:
+
+- a path (``var/warehouse.duckdb``) or ``duckdb:///path/file.duckdb``: an embedded
+  DuckDB file, the default;
+- ``duckdb://:memory:``: a throwaway in-memory DuckDB (tests);
+- ``pyspark://local`` or ``pyspark://local[2]``: a local Apache Spark session;
+- anything else Ibis understands (``postgres://…``, ``trino://…``) via ``ibis.connect``.
+
+Everything downstream receives an Ibis backend and builds Ibis expressions; this is
+the only module that knows which engine is underneath.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import ibis
+from ibis.backends import BaseBackend
+
+from carevalue.errors import UserError
+
+
+def connect(url: str) -> BaseBackend:
+    """Connect to the warehouse named by ``url`` (see the module docstring)."""
+    if url.startswith("pyspark://"):
+        master = url.removeprefix("pyspark://") or "local"
+        return ibis.pyspark.connect(local_spark_session(master))
+    if url.startswith("duckdb://"):
+        path = url.removeprefix("duckdb://")
+        if path in ("", ":memory:"):
+            return _duckdb(":memory:")
+        return _duckdb(path)
+    if "://" in url:
+        try:
+            return ibis.connect(url)
+        except Exception as error:  # the backend's own message is the useful part
+            raise UserError(f"Cannot open the warehouse {url}: {error}") from None
+    return _duckdb(url)
+
+
+def _duckdb(path: str) -> BaseBackend:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Bounded memory so a 1M-patient load spills to disk instead of growing unchecked.
+        con = ibis.duckdb.connect(path, memory_limit="2GB", preserve_insertion_order=False)
+    except Exception as error:
+        raise UserError(
+            f"Cannot open the warehouse file {path} ({error}); is another CareValue "
+            "process using it?"
+        ) from None
+    return con
+
+
+def engine_name(con: BaseBackend) -> str:
+    return con.name
+
+
+@contextlib.contextmanager
+def atomic(con: BaseBackend) -> Iterator[None]:
+    """All table replacements inside happen together or not at all.
+
+    DuckDB has real transactions, so a failed or killed load leaves the previous
+    tables in place. Spark has none: there each table replacement is atomic on its
+    own (write, then swap), which is the best that engine offers.
+    """
+    if con.name != "duckdb":
+        yield
+        return
+    raw = con.con
+    raw.begin()
+    try:
+        yield
+    except BaseException:
+        raw.rollback()
+        raise
+    raw.commit()
+
+
+def replace_table(con: BaseBackend, name: str, expr: ibis.Table) -> None:
+    """Write ``expr`` as table ``name``, even when ``expr`` reads from ``name`` itself."""
+    if con.name == "pyspark" and name in con.list_tables():
+        # Spark refuses to overwrite a table it is reading from: materialise first.
+        staged = f"{name}__replacement"
+        con.create_table(staged, expr, overwrite=True)
+        con.create_table(name, con.table(staged), overwrite=True)
+        con.drop_table(staged)
+        return
+    con.create_table(name, expr, overwrite=True)
+
+
+def table_or_none(con: BaseBackend, name: str) -> ibis.Table | None:
+    return con.table(name) if name in con.list_tables() else None
+
+
+# --- Spark -----------------------------------------------------------------------------
+
+_java_version_pattern = re.compile(r'version "(\d+)')
+
+
+def java_major_version() -> int | None:
+    """The major version of the ``java`` on PATH, or None when there is none."""
+    java = shutil.which("java")
+    if java is None:
+        return None
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _java_version_pattern.search(out.stderr + out.stdout)
+    return int(match.group(1)) if match else None
+
+
+def local_spark_session(master: str = "local[1]"):
+    """A small local Spark session; UTC and few shuffle partitions, as tests need."""
+    major = java_major_version()
+    if major is None or major < 17:
+        raise UserError(
+            "Spark needs Java 17 or newer and "
+            + ("none was found on PATH" if major is None else f"found Java {major}")
+            + "; install a Java 17 runtime (e.g. apt-get install openjdk-17-jre-headless)."
+        )
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UserError(
+            "PySpark is not installed; install CareValue with the spark extra: "
+            "pip install 'carevalue[spark]'."
+        ) from None
+    return (
+        SparkSession.builder.master(master)
+        .appName("carevalue")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.ansi.enabled", "false")
+        .getOrCreate()
+    )
