@@ -122,15 +122,17 @@ def _spark_skip_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def spark_backend():
+def spark_backend(tmp_path_factory):
     reason = _spark_skip_reason()
+    if reason and os.environ.get("CAREVALUE_REQUIRE_SPARK"):
+        pytest.fail(f"CAREVALUE_REQUIRE_SPARK is set but {reason}")
     if reason:
         pytest.skip(reason)
     import ibis
 
     from carevalue.warehouse import local_spark_session
 
-    session = local_spark_session("local[1]")
+    session = local_spark_session("local[1]", str(tmp_path_factory.mktemp("spark-warehouse")))
     session.sparkContext.setLogLevel("ERROR")
     yield ibis.pyspark.connect(session)
     session.stop()

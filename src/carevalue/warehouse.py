@@ -118,7 +118,7 @@ def java_major_version() -> int | None:
     return int(match.group(1)) if match else None
 
 
-def local_spark_session(master: str = "local[1]"):
+def local_spark_session(master: str = "local[1]", warehouse_dir: str = "var/spark-warehouse"):
     """A small local Spark session; UTC and few shuffle partitions, as tests need."""
     major = java_major_version()
     if major is None or major < 17:
@@ -143,5 +143,9 @@ def local_spark_session(master: str = "local[1]"):
         .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "2g")
         .config("spark.sql.ansi.enabled", "false")
+        # Without Arrow, pandas 3 string columns reach Spark with missing values as the
+        # text 'NaN' instead of null (caught by tests/test_engine_parity.py).
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.warehouse.dir", str(Path(warehouse_dir).resolve()))
         .getOrCreate()
     )

@@ -41,6 +41,17 @@ from carevalue.warehouse import atomic, replace_table, table_or_none
 QUARANTINE_TABLE = "quarantine"
 DQ_TABLE = "dq_results"
 LOAD_LOG_TABLE = "load_log"
+DQ_SCHEMA = ibis.schema(
+    {
+        "load_id": "string",
+        "check_id": "string",
+        "feed": "string",
+        "severity": "string",
+        "rows": "int64",
+        "description": "string",
+        "examples": "string",
+    }
+)
 
 
 @dataclass
@@ -178,10 +189,9 @@ def _merge(con: BaseBackend, item: StagedFeed, *, load_id: str) -> FeedLoad:
 def _record_findings(con: BaseBackend, load_id: str) -> list[dict]:
     tables = {name: con.table(name) for name in FEED_ORDER if name in con.list_tables()}
     findings = evaluate_checks(tables)
-    frame = pd.DataFrame(findings, columns=["check_id", "feed", "severity", "rows", "description", "examples"])
+    frame = pd.DataFrame(findings, columns=[c for c in DQ_SCHEMA.names if c != "load_id"])
     frame.insert(0, "load_id", load_id)
-    frame["rows"] = frame["rows"].astype("int64")
-    con.create_table(DQ_TABLE, ibis.memtable(frame), overwrite=True)
+    con.create_table(DQ_TABLE, ibis.memtable(frame, schema=DQ_SCHEMA), overwrite=True)
     return findings
 
 

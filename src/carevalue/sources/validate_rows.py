@@ -159,7 +159,9 @@ def _parse(column: Column, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
         return numbers, invalid
     if kind == "date":
         shaped = _mask(pc.match_substring_regex(text, _DATE))
-        parsed = pc.strptime(_null_where(text, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True)
+        parsed = _real_dates_only(
+            pc.strptime(_null_where(text, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True), text
+        )
         invalid = present & ~_mask(pc.is_valid(parsed))
         return pc.cast(parsed, pa.date32()), invalid
     if kind == "timestamp":
@@ -178,12 +180,19 @@ def _parse(column: Column, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
             pc.binary_join_element_wise(normal, ":00", ""),
             normal,
         )
-        parsed = pc.strptime(
-            _null_where(normal, ~shaped), format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True
+        parsed = _real_dates_only(
+            pc.strptime(_null_where(normal, ~shaped), format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True),
+            normal,
         )
         invalid = present & ~_mask(pc.is_valid(parsed))
         return parsed, invalid
     raise ValueError(f"unknown column type {kind!r}")
+
+
+def _real_dates_only(parsed: pa.Array, text: pa.Array) -> pa.Array:
+    """Null where strptime rolled an impossible day over (2019-02-30 became 2019-03-02)."""
+    same_day = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), pc.utf8_slice_codeunits(text, 0, 10))
+    return pc.if_else(pc.fill_null(same_day, False), parsed, pa.scalar(None, parsed.type))
 
 
 def _canonical_choice(values: pa.Array, allowed: tuple[str, ...]) -> tuple[pa.Array, np.ndarray]:

@@ -1,0 +1,130 @@
+"""``make bench`` / ``python -m carevalue.bench``: generate and ingest speed and memory.
+
+Each step runs in a fresh child process so its peak resident memory is its own. Beside
+each size it measures a baseline in the same run: reading the same CSV files with
+pyarrow's streaming reader and doing nothing else, the floor any loader pays. Results go
+to ``bench/results/<size>.json`` and a table on stdout; copy the table into
+docs/benchmarks.md when the figures change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+SIZES = (100_000, 1_000_000)
+RESULTS = Path("bench/results")
+WORK = Path("var/bench")
+
+
+def _child(step: str, patients: int, folder: Path) -> dict:
+    """Run inside the child process: do one step, report rows, seconds, peak memory."""
+    started = time.perf_counter()
+    if step == "generate":
+        from carevalue.synthetic.generate_trust import generate_trust
+
+        manifest = generate_trust(folder / "extract", patients, seed=1)
+        rows = sum(manifest["rows"].values())
+    elif step == "ingest":
+        from rich.console import Console
+
+        from carevalue.config import DEMO_KEY
+        from carevalue.sources.ingest import ingest_extract
+        from carevalue.warehouse import connect
+
+        con = connect(str(folder / "warehouse.duckdb"))
+        report = ingest_extract(folder / "extract", con, key=DEMO_KEY.encode(), console=Console(quiet=True))
+        rows = sum(f.rows_read for f in report.feeds)
+    elif step == "baseline_read":
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        rows = 0
+        for path in sorted((folder / "extract").glob("*.csv")):
+            header = path.open(encoding="utf-8").readline().rstrip("\n").split(",")
+            reader = pacsv.open_csv(
+                path, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
+            )
+            for batch in reader:
+                rows += batch.num_rows
+    else:
+        raise SystemExit(f"unknown step {step}")
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds), "peak_mib": round(peak_kib / 1024)}
+
+
+def run_step(step: str, patients: int, folder: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "carevalue.bench", "--child", step, "--patients", str(patients), "--folder", str(folder)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_size(patients: int) -> dict:
+    folder = WORK / f"{patients}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    result = {
+        "patients": patients,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
+    }
+    for step in ("generate", "baseline_read", "ingest"):
+        print(f"  {patients:>9,} patients: {step}…", file=sys.stderr, flush=True)
+        result[step] = run_step(step, patients, folder)
+    result["extract_bytes"] = sum(p.stat().st_size for p in (folder / "extract").glob("*"))
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| patients | step | rows | seconds | rows/second | peak memory (MiB) |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for step in ("generate", "baseline_read", "ingest"):
+            s = r[step]
+            lines.append(
+                f"| {r['patients']:,} | {step} | {s['rows']:,} | {s['seconds']:,} | {s['rows_per_second']:,} | {s['peak_mib']:,} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m carevalue.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="patient counts to measure")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--patients", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args.child, args.patients, args.folder)))
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = []
+    for patients in args.sizes:
+        result = bench_size(patients)
+        (RESULTS / f"generate_ingest_{patients}.json").write_text(json.dumps(result, indent=2) + "\n")
+        results.append(result)
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
