@@ -96,3 +96,23 @@ def test_data_quality_checks(engine):
         "patient_without_nhs_number": 1,
         "nhs_number_check_digit_fails": 1,
     }
+
+
+def test_whole_ingest_gives_the_same_tables_on_both_engines(engine, tiny_extract):
+    from conftest import TEST_KEY
+    from rich.console import Console
+
+    from carevalue.sources.feeds import FEED_ORDER
+    from carevalue.sources.ingest import ingest_extract
+
+    report = ingest_extract(tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True))
+    report = ingest_extract(tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True))  # idempotent
+    assert report.reconciles
+    assert [f.rows_updated for f in report.feeds] == [f.rows_loaded for f in report.feeds]
+    counts = {name: int(engine.table(name).count().execute()) for name in FEED_ORDER}
+    assert counts == {"patients": 3, "encounters": 3, "diagnoses": 3, "activities": 3,
+                      "observations": 2, "prom_responses": 1, "ledger": 2}
+    encounters = rows(engine.table("encounters").select("encounter_id", "end_at"), ["encounter_id"])
+    assert [str(r["end_at"]) for r in encounters] == ["2020-01-09 12:00:00", "None", "2020-03-01 09:30:00"]
+    findings = {f["check_id"]: f["rows"] for f in report.findings}
+    assert findings["inpatient_without_discharge"] == 1

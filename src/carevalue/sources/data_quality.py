@@ -66,7 +66,7 @@ CHECKS: tuple[Check, ...] = (
           "PROM responses whose patient_id is not in the patients feed",
           ("prom_responses", "patients"), orphans("prom_responses", "patient_id", "patients", "patient_id"), "response_id"),
     Check("inpatient_without_discharge", "encounters", "warning",
-          "inpatient or critical-care encounters with no end_at (discharge time missing)",
+          "inpatient or critical-care encounters with no end_at (discharge not recorded, or still in hospital at the extract date)",
           ("encounters",),
           lambda t: t["encounters"].filter(
               t["encounters"].setting.isin(["inpatient", "critical_care"]) & t["encounters"].end_at.isnull()

@@ -191,7 +191,10 @@ def _parse(column: Column, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def _real_dates_only(parsed: pa.Array, text: pa.Array) -> pa.Array:
     """Null where strptime rolled an impossible day over (2019-02-30 became 2019-03-02)."""
-    same_day = pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), pc.utf8_slice_codeunits(text, 0, 10))
+    # Where parsing succeeded the text has the YYYY-MM-DD shape, so characters 8-9 are digits.
+    shaped = pc.if_else(pc.is_valid(parsed), text, "0000-00-00")
+    written_day = pc.cast(pc.utf8_slice_codeunits(shaped, 8, 10), pa.int64())
+    same_day = pc.equal(pc.day(parsed), written_day)
     return pc.if_else(pc.fill_null(same_day, False), parsed, pa.scalar(None, parsed.type))
 
 

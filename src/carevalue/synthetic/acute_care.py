@@ -17,7 +17,8 @@ from carevalue.synthetic.timeline import DAY, HOUR, MINUTE
 
 # Emergency arrivals by hour of day: quiet overnight, busiest late morning to evening.
 ARRIVAL_HOUR_WEIGHTS = np.array(
-    [2, 1.5, 1.2, 1, 1, 1.2, 2, 3, 4.5, 5.5, 6, 6, 6, 5.8, 5.6, 5.5, 5.5, 5.4, 5.2, 5, 4.5, 4, 3.2, 2.5]
+    [2, 1.5, 1.2, 1, 1, 1.2, 2, 3, 4.5, 5.5, 6, 6,
+     6, 5.8, 5.6, 5.5, 5.5, 5.4, 5.2, 5, 4.5, 4, 3.2, 2.5]
 )
 ARRIVAL_HOUR_CDF = np.cumsum(ARRIVAL_HOUR_WEIGHTS) / ARRIVAL_HOUR_WEIGHTS.sum()
 
@@ -70,7 +71,8 @@ def medical_readmission(rec: PathwayRecorder, rng: np.random.Generator, patient:
     los = float(np.clip(rng.lognormal(np.log(4.0), 0.7), 0.5, 40))
     discharge = leave_ed + to_minute(los * DAY)
     adm = rec.encounter(patient, SETTING["inpatient"], leave_ed, discharge, site,
-                        SPECIALTY["General Medicine"], admission_method=ADMISSION_METHOD["emergency"],
+                        SPECIALTY["General Medicine"],
+                        admission_method=ADMISSION_METHOD["emergency"],
                         discharge=DISCHARGE["care_home" if rng.random() < 0.1 else "home"])
     rec.diagnosis(adm, patient, DIAGNOSIS["J18.9" if rng.random() < 0.55 else "N39.0"], 1,
                   leave_ed + 3 * HOUR, site)

@@ -71,12 +71,14 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         code = ISCHAEMIC_CODES[int(rng.choice(5, p=ISCHAEMIC_WEIGHTS))]
     shift = 1 if age > 85 and rng.random() < 0.4 else 0
     pre_mrs = min(5, int(rng.choice(6, p=PRE_MRS_SHARES)) + shift)
-    af = rng.random() < (0.1 if haemorrhagic else float(np.clip(0.05 + 0.006 * (age - 50), 0.05, 0.4)))
+    af_chance = 0.1 if haemorrhagic else float(np.clip(0.05 + 0.006 * (age - 50), 0.05, 0.4))
+    af = rng.random() < af_chance
     diabetes = rng.random() < 0.24
 
     # Hyperacute treatment
     eligible = (not haemorrhagic) and 2 <= nihss <= 25 and pre_mrs <= 3
-    thrombolysed = rng.random() < (T.thrombolysis_if_eligible if eligible else 0.01) and not haemorrhagic
+    thrombolysis_chance = T.thrombolysis_if_eligible if eligible else 0.01
+    thrombolysed = rng.random() < thrombolysis_chance and not haemorrhagic
     thrombectomy = (not haemorrhagic) and nihss >= 6 and pre_mrs <= 2 and (
         rng.random() < T.thrombectomy_if_nihss_6_plus)
     dtn = T.door_to_needle_median_minutes[SITES[site]]
@@ -100,7 +102,7 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
              + T.mortality_90d_thrombolysis * thrombolysed
              + T.mortality_90d_covid_first_wave * covid)
     if rng.random() < _logistic(logit):
-        death = leave_ed + 2 * HOUR + int(90 * DAY * rng.beta(0.55, 1.6))
+        death = leave_ed + 2 * HOUR + int(90 * DAY * rng.beta(0.5, 1.9))
     else:
         death = arrival + 90 * DAY + int(seconds_to_death(age + 0.25, rng.random(),
                                                           T.after_90_days_mortality_multiplier))
@@ -136,7 +138,8 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
     else:
         destination = _destination(rng, mrs90)
     adm = rec.encounter(i, SETTING["inpatient"], leave_ed, discharge, site,
-                        SPECIALTY["Stroke Medicine"], admission_method=ADMISSION_METHOD["emergency"],
+                        SPECIALTY["Stroke Medicine"],
+                        admission_method=ADMISSION_METHOD["emergency"],
                         discharge=DISCHARGE[destination])
     clerked = leave_ed + 2 * HOUR
     rec.diagnosis(adm, i, DIAGNOSIS[code], 1, leave_ed + 4 * HOUR, site)
@@ -155,7 +158,8 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         rec.activity(i, adm, ITEM["THROMBECTOMY"], groin,
                      groin + int(rng.integers(50, 120)) * MINUTE, minutes=90.0)
     hasu_end = min(discharge, leave_ed + to_minute(rng.uniform(1.0, 3.0) * DAY))
-    rec.activity(i, adm, ITEM["WARD_HASU"], leave_ed, hasu_end, quantity=bed_days(leave_ed, hasu_end))
+    rec.activity(i, adm, ITEM["WARD_HASU"], leave_ed, hasu_end,
+                 quantity=bed_days(leave_ed, hasu_end))
     if discharge > hasu_end:
         rec.activity(i, adm, ITEM["WARD_STROKE_UNIT"], hasu_end, discharge,
                      quantity=bed_days(hasu_end, discharge))
@@ -166,7 +170,8 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         rec.activity(i, adm, ITEM["LAB_ACUTE_PANEL"], daytime(rng, leave_ed + day * DAY, 7, 10))
     days_in = max(1, int((discharge - leave_ed) / DAY))
     if not haemorrhagic:
-        rec.activity(i, adm, ITEM["DRUG_ASPIRIN"], leave_ed + HOUR, quantity=float(min(14, days_in)))
+        rec.activity(i, adm, ITEM["DRUG_ASPIRIN"], leave_ed + HOUR,
+                     quantity=float(min(14, days_in)))
         rec.activity(i, adm, ITEM["DRUG_ATORVASTATIN"], leave_ed + HOUR, quantity=float(days_in))
     rec.activity(i, adm, ITEM["DRUG_INPATIENT"], leave_ed + HOUR, quantity=float(2 * days_in))
     _therapies(rng, rec, i, adm, leave_ed + DAY, discharge, nihss, intensive=True)

@@ -21,12 +21,12 @@ class StrokeTruths:
     door_to_needle_sigma: float = 0.35
     # Chance of thrombolysis for an ischaemic stroke with NIHSS 2-25 and pre-stroke mRS <= 3
     # (others 1%): about 12% of ischaemic strokes overall.
-    thrombolysis_if_eligible: float = 0.19
-    thrombectomy_if_nihss_6_plus: float = 0.075
+    thrombolysis_if_eligible: float = 0.16
+    thrombectomy_if_nihss_6_plus: float = 0.10
     acute_los_median_days: float = 8.0  # at NIHSS 5, age 75, ischaemic
     acute_los_sigma: float = 0.8
     # 90-day death, logistic: intercept at age 75, NIHSS 5, ischaemic, pre-stroke mRS 0.
-    mortality_90d_intercept: float = -2.75
+    mortality_90d_intercept: float = -2.7
     mortality_90d_per_year_of_age: float = 0.04
     mortality_90d_per_nihss_point: float = 0.11
     mortality_90d_haemorrhagic: float = 1.1
@@ -57,7 +57,7 @@ class EndocarditisTruths:
     time_to_surgery_sigma: float = 0.55
     planned_surgery_share: float = 0.50  # some die before their operation
     # 12-month death, logistic: intercept at age 60, no risk factor, no team.
-    mortality_12m_intercept: float = -1.75
+    mortality_12m_intercept: float = -1.3
     mortality_12m_per_year_of_age: float = 0.035
     mortality_12m_staphylococcus_aureus: float = 0.75
     mortality_12m_prosthetic_valve: float = 0.45
@@ -72,8 +72,8 @@ class EndocarditisTruths:
 
 @dataclass(frozen=True)
 class HepatitisCTruths:
-    treatment_share: float = 0.80  # of those referred, before loss to follow-up
-    treatment_share_injecting: float = 0.66
+    treatment_share: float = 0.84  # of those referred, before loss to follow-up
+    treatment_share_injecting: float = 0.70
     completion_share: float = 0.95
     svr12_test_share: float = 0.88
     svr12_test_share_injecting: float = 0.74
