@@ -138,7 +138,7 @@ def demo(
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log)")
-    out.print(f"  explore it         duckdb {warehouse_path}  (or ibis.duckdb.connect in Python)")
+    out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
 
 
 def main() -> None:
