@@ -87,3 +87,21 @@ def test_unknown_feed_in_only(tmp_path):
         "error: Unknown feed 'wards'; the feeds are patients, encounters, diagnoses, activities, "
         "observations, prom_responses, ledger."
     )
+
+
+def test_validate_reports_the_shipped_packs_valid_and_a_broken_one_with_file_and_line(tmp_path):
+    result = run_cli("validate", str(ROOT / "conditions"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke."
+    broken = tmp_path / "conditions" / "stroke"
+    import shutil
+
+    shutil.copytree(ROOT / "conditions" / "stroke", broken)
+    text = (broken / "pack.yaml").read_text().replace("  owner_team:", "  owner_teem:", 1)
+    (broken / "pack.yaml").write_text(text)
+    result = run_cli("validate", str(tmp_path / "conditions"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    line = next(i for i, l in enumerate(text.splitlines(), start=1) if "owner_teem" in l)
+    assert f"pack.yaml:{line}:" in result.stderr
+    assert "owner_teem" in result.stderr

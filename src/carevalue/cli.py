@@ -116,6 +116,23 @@ def ingest(
 
 
 @app.command()
+def validate(
+    path: Annotated[
+        Path,
+        typer.Argument(help="A conditions folder, one pack's folder, or a pack.yaml."),
+    ] = Path("conditions"),
+) -> None:
+    """Check condition packs and report every problem in every pack at once, each with
+    its file and line (unknown fields, bad codes, overlapping stages, missing governance…).
+    Exit status 1 when there are problems."""
+    from carevalue.packs.validate_packs import report
+
+    text, status = report(path)
+    (err if status else out).print(text, highlight=False, soft_wrap=True)
+    raise typer.Exit(status)
+
+
+@app.command()
 def demo(
     patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
