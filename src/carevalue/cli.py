@@ -133,14 +133,53 @@ def validate(
 
 
 @app.command()
+def run(
+    warehouse: WarehouseOption = None,
+    conditions: Annotated[
+        Path, typer.Option("--conditions", help="Folder of condition packs to run.")
+    ] = Path("conditions"),
+) -> None:
+    """Build care-cycle episodes for every condition pack into a new run of the warehouse.
+
+    The new run replaces the current one only when it is complete; a failed run leaves
+    the previous results in place."""
+    from carevalue.config import warehouse_url
+    from carevalue.packs import load_packs
+    from carevalue.warehouse import connect
+
+    packs = load_packs(conditions)
+    con = connect(warehouse_url(warehouse))
+    _run_and_print(con, packs)
+
+
+def _run_and_print(con, packs) -> None:
+    from rich.table import Table
+
+    from carevalue.runs import run_pipeline
+
+    with err.status("Building care-cycle episodes…"):
+        report = run_pipeline(con, packs)
+    table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
+    table.add_column("condition")
+    table.add_column("episodes", justify="right")
+    table.add_column("activities by stage")
+    for condition, count in report.episodes.items():
+        stages = ", ".join(f"{stage} {n:,}" for stage, n in report.stages[condition].items())
+        table.add_row(condition, f"{count:,}", stages)
+    out.print(table)
+
+
+@app.command()
 def demo(
     patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
     workdir: Annotated[Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")] = Path("var"),
+    conditions: Annotated[Path, typer.Option("--conditions", help="Folder of condition packs.")] = Path("conditions"),
 ) -> None:
     """Run everything on the embedded synthetic trust: generate it, load it, and say
     where the results are."""
     from carevalue.config import DEMO_KEY
+    from carevalue.packs import load_packs
     from carevalue.sources.ingest import ingest_extract
     from carevalue.sources.report import print_load_report
     from carevalue.warehouse import connect
@@ -151,10 +190,11 @@ def demo(
     con = connect(str(warehouse_path))
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
+    _run_and_print(con, load_packs(conditions))
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
-    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log)")
+    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
 
 

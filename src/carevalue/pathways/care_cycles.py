@@ -1,0 +1,98 @@
+"""Care cycles from qualifying events, following the pack's cohort rules.
+
+A patient's first cycle starts at the earliest qualifying event that may start one
+(eligible: age limits, no exclusion) and is incident (no qualifying event in the
+look-back). Each later cycle starts at the first eligible event more than
+``new_episode_after_days`` after the previous cycle's last day. Because where a cycle
+ends decides where the next may start, cycles are found in rounds, one cycle per patient
+per round, each round materialised so the expressions stay small on every engine.
+"""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _
+from ibis.backends import BaseBackend
+
+from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
+from carevalue.pathways.code_matching import in_codelist
+from carevalue.pathways.days import day_number, plus_days
+
+Tables = dict[str, ibis.Table]
+MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
+
+
+def first_per_patient(events: ibis.Table) -> ibis.Table:
+    ranked = events.mutate(_rank=ibis.row_number().over(group_by=_.patient_id, order_by=[_.event_at, _.encounter_id]))
+    return ranked.filter(_._rank == 0).drop("_rank")
+
+
+def cycle_bounds(t: Tables, pack: ConditionPack, starts: ibis.Table) -> ibis.Table:
+    """Add cycle_start, cycle_end (dates, inclusive) and cycle_end_event_at to index events."""
+    cycle = pack.care_cycle
+    starts = starts.mutate(cycle_start=plus_days(_.event_date, cycle.start.offset_days))
+    if isinstance(cycle.end, FixedEnd):
+        return starts.mutate(
+            cycle_end=plus_days(_.event_date, cycle.end.offset_days),
+            cycle_end_event_at=ibis.null().cast("timestamp"),
+        )
+    return _ends_on_event(t, pack, starts, cycle.end)
+
+
+def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: EventEnd) -> ibis.Table:
+    a = t["activities"]
+    event = end.event
+    candidates = a.filter(in_codelist(a.code_system, a.code, pack.codelist(event.codelist))).select(
+        "patient_id", end_at_candidate=_.start_at
+    )
+    pairs = starts.select("patient_id", "event_at", "event_date").join(candidates, "patient_id")
+    pairs = pairs.filter(
+        (pairs.end_at_candidate > pairs.event_at)
+        & (day_number(pairs.end_at_candidate, pairs.event_date) <= end.max_days)
+    )
+    if event.after_most_recent is not None:
+        before = a.filter(in_codelist(a.code_system, a.code, pack.codelist(event.after_most_recent))).select(
+            "patient_id", previous_at=_.start_at
+        )
+        triples = pairs.join(before, "patient_id").filter(
+            lambda r: (r.previous_at < r.end_at_candidate) & (r.previous_at >= r.event_at)
+        )
+        latest = triples.group_by(["patient_id", "end_at_candidate"]).aggregate(
+            previous_at=_.previous_at.max(), event_date=_.event_date.max()
+        )
+        pairs = latest.filter(
+            day_number(latest.end_at_candidate, latest.previous_at.date()) >= event.days_after
+        )
+    found = pairs.group_by("patient_id").aggregate(cycle_end_event_at=_.end_at_candidate.min())
+    with_event = starts.left_join(found, "patient_id").drop("patient_id_right")
+    cap = plus_days(with_event.event_date, end.max_days)
+    after_event = plus_days(with_event.cycle_end_event_at.date(), end.plus_days)
+    return with_event.mutate(
+        cycle_end=ibis.cases(
+            (with_event.cycle_end_event_at.isnull(), cap),
+            (after_event <= cap, after_event),
+            else_=cap,
+        )
+    )
+
+
+def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
+    """One row per care cycle: the index event's columns plus cycle_number and bounds."""
+    name = f"_carevalue_{pack.id}_events"
+    events = con.create_table(name, events, temp=True, overwrite=True)
+    gap = pack.cohort.new_episode_after_days
+    rounds: list[ibis.Table] = []
+    starts = first_per_patient(events.filter(_.eligible & _.incident))
+    for number in range(1, MAX_ROUNDS + 1):
+        cycles = cycle_bounds(t, pack, starts).mutate(cycle_number=ibis.literal(number))
+        cycles = con.create_table(f"_carevalue_{pack.id}_cycles_{number}", cycles, temp=True, overwrite=True)
+        if int(cycles.count().execute()) == 0:
+            break
+        rounds.append(cycles)
+        last = cycles.select("patient_id", previous_end=_.cycle_end)
+        later = events.join(last, "patient_id")
+        later = later.filter(later.eligible & (later.event_date > plus_days(later.previous_end, gap)))
+        starts = first_per_patient(later.drop("previous_end"))
+    if not rounds:
+        return cycle_bounds(t, pack, events.limit(0)).mutate(cycle_number=ibis.literal(0))
+    return ibis.union(*rounds) if len(rounds) > 1 else rounds[0]

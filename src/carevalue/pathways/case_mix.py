@@ -1,0 +1,118 @@
+"""Raw case-mix fields of each episode, as the pack declares them.
+
+Raw means as recorded: the NIHSS value, the organism, whether AF is coded. Scores built
+from several values (Charlson, FIB-4, APRI) are computed by the outcomes stage; here
+their inputs are collected (``cm_<id>__<input>``), each the reading nearest the index
+event inside the variable's window.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+from ibis import _
+
+from carevalue.packs.measures import (
+    AgeAtIndex,
+    ApriScore,
+    CharlsonScore,
+    CodelistCategory,
+    CodelistPresent,
+    Fib4Score,
+    ObservationValue,
+    SexOfPatient,
+)
+from carevalue.packs.model import ConditionPack
+from carevalue.pathways.code_matching import in_codelist
+from carevalue.pathways.days import day_number
+from carevalue.pathways.qualifying_events import POSITIONS
+
+Tables = dict[str, ibis.Table]
+KEY = "index_encounter_id"
+
+
+def case_mix_columns(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:
+    """``episodes`` (index_encounter_id, patient_id, index_at, index_date) plus one column
+    per raw case-mix field."""
+    for variable in pack.case_mix:
+        column = f"cm_{variable.id}"
+        if isinstance(variable, AgeAtIndex):
+            episodes = episodes.mutate(**{column: _.age})
+        elif isinstance(variable, SexOfPatient):
+            episodes = episodes.mutate(**{column: _.sex})
+        elif isinstance(variable, ObservationValue):
+            value = "value_num" if variable.value == "number" else "value_text"
+            found = _observation_reading(t, episodes, variable.observation, value, variable.reading, variable.window)
+            episodes = _attach(episodes, found, column)
+        elif isinstance(variable, (Fib4Score, ApriScore)):
+            inputs = {"ast": variable.ast, "platelets": variable.platelets}
+            if isinstance(variable, Fib4Score):
+                inputs["alt"] = variable.alt
+            for name, code in inputs.items():
+                found = _observation_reading(t, episodes, code, "value_num", "nearest", variable.window)
+                episodes = _attach(episodes, found, f"{column}__{name}")
+        elif isinstance(variable, CharlsonScore):
+            continue  # scored from diagnoses by the outcomes stage; nothing raw to copy
+        elif isinstance(variable, CodelistPresent):
+            found = _codelist_hits(t, pack, episodes, variable).mutate(value=ibis.literal(1))
+            episodes = _attach(episodes, found, column)
+            episodes = episodes.mutate(**{column: episodes[column].fill_null(0)})
+        elif isinstance(variable, CodelistCategory):
+            episodes = _attach(episodes, _category(t, pack, episodes, variable), column)
+            episodes = episodes.mutate(**{column: episodes[column].fill_null(variable.otherwise)})
+    return episodes
+
+
+def _attach(episodes: ibis.Table, found: ibis.Table, column: str) -> ibis.Table:
+    found = found.select(KEY, **{column: found.value})
+    joined = episodes.left_join(found, KEY)
+    return joined.drop(f"{KEY}_right") if f"{KEY}_right" in joined.columns else joined
+
+
+def _in_window(rows: ibis.Table, when: ir.TimestampValue, window) -> ir.BooleanValue:
+    return day_number(when, rows.index_date).between(window.from_day, window.to_day)
+
+
+def _observation_reading(t, episodes, code: str, value: str, reading: str, window) -> ibis.Table:
+    o = t["observations"].filter(_.code == code).select("patient_id", "observed_at", value=_[value])
+    rows = episodes.select(KEY, "patient_id", "index_at", "index_date").join(o, "patient_id")
+    rows = rows.filter(_in_window(rows, rows.observed_at, window) & rows.value.notnull())
+    rows = rows.mutate(_distance=(rows.observed_at.epoch_seconds() - rows.index_at.epoch_seconds()).abs())
+    by = {
+        "first": lambda r: r.value.argmin(r.observed_at),
+        "last": lambda r: r.value.argmax(r.observed_at),
+        "highest": lambda r: r.value.max(),
+        "lowest": lambda r: r.value.min(),
+        "nearest": lambda r: r.value.argmin(r._distance),
+    }[reading]
+    return rows.group_by(KEY).aggregate(value=by(rows))
+
+
+def _codelist_hits(t, pack, episodes, variable: CodelistPresent) -> ibis.Table:
+    codelist = pack.codelist(variable.codelist)
+    if variable.source == "diagnoses":
+        d = t["diagnoses"]
+        hit = in_codelist(d.code_system, d.code, codelist) & POSITIONS[variable.position or "any"](d.position)
+        starts = t["encounters"].select("encounter_id", when=_.start_at)
+        found = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id").select("patient_id", "when")
+    else:
+        a = t["activities"]
+        found = a.filter(in_codelist(a.code_system, a.code, codelist)).select("patient_id", when=_.start_at)
+    rows = episodes.select(KEY, "patient_id", "index_date").join(found, "patient_id")
+    return rows.filter(_in_window(rows, rows.when, variable.window)).select(KEY).distinct()
+
+
+def _category(t, pack, episodes, variable: CodelistCategory) -> ibis.Table:
+    d = t["diagnoses"]
+    d = d.filter(POSITIONS[variable.position](d.position))
+    flags = {
+        f"_c{i}": in_codelist(d.code_system, d.code, pack.codelist(c.codelist)).cast("int8")
+        for i, c in enumerate(variable.categories)
+    }
+    per_encounter = d.mutate(**flags).group_by("encounter_id").aggregate(**{name: _[name].max() for name in flags})
+    rows = episodes.select(KEY).join(per_encounter, episodes[KEY] == per_encounter.encounter_id)
+    value = ibis.cases(
+        *[(rows[f"_c{i}"] == 1, c.value) for i, c in enumerate(variable.categories)],
+        else_=ibis.null().cast("string"),
+    )
+    return rows.select(KEY, value=value)
