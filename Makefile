@@ -24,8 +24,9 @@ venv: $(STAMP) ## create or update the virtual environment
 demo: $(STAMP) ## generate the synthetic trust, load it and run everything that exists
 	$(BIN)/carevalue demo --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
 
-test: $(STAMP) ## validate the condition packs, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
+test: $(STAMP) ## validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
 	$(BIN)/carevalue validate conditions
+	$(BIN)/carevalue assure conditions
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## the suite without slow tests

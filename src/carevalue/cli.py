@@ -133,6 +133,32 @@ def validate(
 
 
 @app.command()
+def assure(
+    path: Annotated[Path, typer.Argument(help="A conditions folder or one pack's folder.")] = Path("conditions"),
+) -> None:
+    """Run every pack's hand-written test patients (conditions/<id>/tests/*.yaml) and
+    check the episodes, inclusion decisions and stages the pack produces for them.
+    Exit status 1 when any case fails."""
+    from carevalue.packs import load_packs
+    from carevalue.pathways.assure import assure_pack, in_memory_engine
+
+    packs = load_packs(path)
+    con = in_memory_engine()
+    failed = 0
+    for pack in packs:
+        folder = path if (path / "pack.yaml").is_file() else path / pack.id
+        for result in assure_pack(con, pack, folder):
+            mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+            out.print(f"{mark}  {pack.id}: {result.name}  ({result.file.name})", highlight=False)
+            for failure in result.failures:
+                out.print(f"        {failure}", highlight=False)
+            failed += not result.passed
+    if failed:
+        err.print(f"{failed} test case{'s' if failed != 1 else ''} failed.")
+        raise typer.Exit(1)
+
+
+@app.command()
 def run(
     warehouse: WarehouseOption = None,
     conditions: Annotated[

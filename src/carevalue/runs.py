@@ -20,9 +20,9 @@ from ibis.backends import BaseBackend
 
 from carevalue.errors import UserError
 from carevalue.packs.model import ConditionPack
-from carevalue.pathways.build_episodes import FEEDS_NEEDED, build_episodes, data_span
+from carevalue.pathways.build_episodes import FEEDS_NEEDED, build_episodes, data_span, prepare_tables
 from carevalue.sources.merge_feed import align_columns, union_schema
-from carevalue.warehouse import atomic, replace_table, table_or_none
+from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none
 
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
@@ -50,14 +50,15 @@ def run_pipeline(con: BaseBackend, packs: list[ConditionPack]) -> RunReport:
     report = RunReport(run_id=run_id)
     tables = {name: con.table(name) for name in FEEDS_NEEDED}
     span = data_span(tables)
+    tables = prepare_tables(con, tables)
     started = datetime.now(UTC).replace(tzinfo=None)
 
     built: dict[str, list[ibis.Table]] = {name: [] for name in RESULT_TABLES}
     for pack in packs:
         clock = time.perf_counter()
         episodes, activities = build_episodes(con, tables, pack, span)
-        episodes = con.create_table(f"_carevalue_{pack.id}_episodes", episodes, temp=True, overwrite=True)
-        activities = con.create_table(f"_carevalue_{pack.id}_activities", activities, temp=True, overwrite=True)
+        episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes", episodes)
+        activities = scratch_table(con, f"_carevalue_{pack.id}_activities", activities)
         built["episodes"].append(episodes)
         built["episode_activities"].append(activities)
         report.episodes[pack.id] = int(episodes.count().execute())

@@ -96,6 +96,17 @@ def replace_table(con: BaseBackend, name: str, expr: ibis.Table) -> None:
     con.create_table(name, expr, overwrite=True)
 
 
+def scratch_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
+    """Materialise an intermediate result for the rest of this session.
+
+    DuckDB keeps it as a temporary table (gone at disconnect). The PySpark backend has no
+    temporary tables, so there it is an ordinary table, overwritten by the next run.
+    """
+    if con.name == "pyspark":
+        return con.create_table(name, expr, overwrite=True)
+    return con.create_table(name, expr, temp=True, overwrite=True)
+
+
 def table_or_none(con: BaseBackend, name: str) -> ibis.Table | None:
     return con.table(name) if name in con.list_tables() else None
 

@@ -26,7 +26,7 @@ def rule_matches(rows: ibis.Table, pack: ConditionPack, rule: StageRule) -> ir.B
     if rule.settings:
         holds &= rows.setting.isin(list(rule.settings)).fill_null(False)
     if rule.codelist:
-        holds &= in_codelist(rows.code_system, rows.code, pack.codelist(rule.codelist))
+        holds &= in_codelist(rows.code_system, rows.code_norm, pack.codelist(rule.codelist))
     if rule.from_day is not None:
         holds &= rows.day >= rule.from_day
     if rule.to_day is not None:

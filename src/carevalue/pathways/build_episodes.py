@@ -24,8 +24,10 @@ from carevalue.pathways import segments
 from carevalue.pathways.assign_stages import stage_of
 from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
+from carevalue.pathways.code_matching import normalised_code
 from carevalue.pathways.days import day_number, plus_days
 from carevalue.pathways.qualifying_events import qualifying_events
+from carevalue.warehouse import scratch_table
 
 Tables = dict[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
@@ -48,12 +50,32 @@ def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") else value
 
 
+def prepare_tables(con: BaseBackend, t: Tables) -> Tables:
+    """The feeds as the episode builder reads them, materialised once per run: codes
+    normalised (``code_norm``), and each activity with its encounter's setting and
+    specialty. Every pack then builds on these instead of repeating the work."""
+    encounters = t["encounters"]
+    settings = encounters.select("encounter_id", "setting", "specialty")
+    activities = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
+    prepared = {
+        "patients": t["patients"],
+        "encounters": encounters,
+        "observations": t["observations"],
+        "diagnoses": t["diagnoses"].mutate(code_norm=normalised_code(_.code_system, _.code)),
+        "activities": activities.mutate(code_norm=normalised_code(_.code_system, _.code)),
+    }
+    for name in ("diagnoses", "activities"):
+        prepared[name] = scratch_table(con, f"_carevalue_prepared_{name}", prepared[name])
+    return prepared
+
+
 def episode_id(condition: str, patient_id, encounter_id):
     digest = (ibis.literal(condition + "|") + patient_id + "|" + encounter_id).hexdigest("sha256")
     return ibis.literal(condition + "-") + digest.substr(0, 16)
 
 
 def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> tuple[ibis.Table, ibis.Table]:
+    """Episodes and their activities for one pack; ``t`` comes from ``prepare_tables``."""
     cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
     episodes = cycles.select(
         "patient_id",
@@ -89,17 +111,18 @@ def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataS
         admission_quarter=segments.quarter(episodes.index_date),
         financial_year=segments.financial_year(episodes.index_date),
     )
+    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes)
     episodes = case_mix_columns(t, pack, episodes)
     first = ["episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id",
              "index_at", "index_date", "cycle_start", "cycle_end", "cycle_end_event_at", "cycle_complete",
              "lookback_incomplete"]
     episodes = episodes.select(*first, *[c for c in episodes.columns if c not in first])
+    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_with_case_mix", episodes)
     return episodes, episode_activities(t, pack, episodes)
 
 
 def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:
-    settings = t["encounters"].select("encounter_id", "setting", "specialty")
-    activities = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
+    activities = t["activities"]
     cycles = episodes.select("episode_id", "condition", "patient_id", "index_date", "cycle_start", "cycle_end")
     rows = cycles.join(activities, "patient_id")
     rows = rows.filter(rows.start_at.date().between(rows.cycle_start, rows.cycle_end))

@@ -17,6 +17,7 @@ from ibis.backends import BaseBackend
 from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import day_number, plus_days
+from carevalue.warehouse import scratch_table
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
@@ -42,7 +43,7 @@ def cycle_bounds(t: Tables, pack: ConditionPack, starts: ibis.Table) -> ibis.Tab
 def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: EventEnd) -> ibis.Table:
     a = t["activities"]
     event = end.event
-    candidates = a.filter(in_codelist(a.code_system, a.code, pack.codelist(event.codelist))).select(
+    candidates = a.filter(in_codelist(a.code_system, a.code_norm, pack.codelist(event.codelist))).select(
         "patient_id", end_at_candidate=_.start_at
     )
     pairs = starts.select("patient_id", "event_at", "event_date").join(candidates, "patient_id")
@@ -51,7 +52,7 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
         & (day_number(pairs.end_at_candidate, pairs.event_date) <= end.max_days)
     )
     if event.after_most_recent is not None:
-        before = a.filter(in_codelist(a.code_system, a.code, pack.codelist(event.after_most_recent))).select(
+        before = a.filter(in_codelist(a.code_system, a.code_norm, pack.codelist(event.after_most_recent))).select(
             "patient_id", previous_at=_.start_at
         )
         triples = pairs.join(before, "patient_id").filter(
@@ -79,13 +80,13 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
 def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     """One row per care cycle: the index event's columns plus cycle_number and bounds."""
     name = f"_carevalue_{pack.id}_events"
-    events = con.create_table(name, events, temp=True, overwrite=True)
+    events = scratch_table(con, name, events)
     gap = pack.cohort.new_episode_after_days
     rounds: list[ibis.Table] = []
     starts = first_per_patient(events.filter(_.eligible & _.incident))
     for number in range(1, MAX_ROUNDS + 1):
         cycles = cycle_bounds(t, pack, starts).mutate(cycle_number=ibis.literal(number))
-        cycles = con.create_table(f"_carevalue_{pack.id}_cycles_{number}", cycles, temp=True, overwrite=True)
+        cycles = scratch_table(con, f"_carevalue_{pack.id}_cycles_{number}", cycles)
         if int(cycles.count().execute()) == 0:
             break
         rounds.append(cycles)

@@ -33,7 +33,9 @@ KEY = "index_encounter_id"
 
 def case_mix_columns(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:
     """``episodes`` (index_encounter_id, patient_id, index_at, index_date) plus one column
-    per raw case-mix field."""
+    per raw case-mix field. Each field is looked up from the same ``base`` episodes, so the
+    expression grows by one join per field instead of nesting every earlier field."""
+    base = episodes
     for variable in pack.case_mix:
         column = f"cm_{variable.id}"
         if isinstance(variable, AgeAtIndex):
@@ -42,23 +44,23 @@ def case_mix_columns(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ib
             episodes = episodes.mutate(**{column: _.sex})
         elif isinstance(variable, ObservationValue):
             value = "value_num" if variable.value == "number" else "value_text"
-            found = _observation_reading(t, episodes, variable.observation, value, variable.reading, variable.window)
+            found = _observation_reading(t, base, variable.observation, value, variable.reading, variable.window)
             episodes = _attach(episodes, found, column)
         elif isinstance(variable, (Fib4Score, ApriScore)):
             inputs = {"ast": variable.ast, "platelets": variable.platelets}
             if isinstance(variable, Fib4Score):
                 inputs["alt"] = variable.alt
             for name, code in inputs.items():
-                found = _observation_reading(t, episodes, code, "value_num", "nearest", variable.window)
+                found = _observation_reading(t, base, code, "value_num", "nearest", variable.window)
                 episodes = _attach(episodes, found, f"{column}__{name}")
         elif isinstance(variable, CharlsonScore):
             continue  # scored from diagnoses by the outcomes stage; nothing raw to copy
         elif isinstance(variable, CodelistPresent):
-            found = _codelist_hits(t, pack, episodes, variable).mutate(value=ibis.literal(1))
+            found = _codelist_hits(t, pack, base, variable).mutate(value=ibis.literal(1))
             episodes = _attach(episodes, found, column)
             episodes = episodes.mutate(**{column: episodes[column].fill_null(0)})
         elif isinstance(variable, CodelistCategory):
-            episodes = _attach(episodes, _category(t, pack, episodes, variable), column)
+            episodes = _attach(episodes, _category(t, pack, base, variable), column)
             episodes = episodes.mutate(**{column: episodes[column].fill_null(variable.otherwise)})
     return episodes
 
@@ -92,12 +94,12 @@ def _codelist_hits(t, pack, episodes, variable: CodelistPresent) -> ibis.Table:
     codelist = pack.codelist(variable.codelist)
     if variable.source == "diagnoses":
         d = t["diagnoses"]
-        hit = in_codelist(d.code_system, d.code, codelist) & POSITIONS[variable.position or "any"](d.position)
+        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[variable.position or "any"](d.position)
         starts = t["encounters"].select("encounter_id", when=_.start_at)
         found = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id").select("patient_id", "when")
     else:
         a = t["activities"]
-        found = a.filter(in_codelist(a.code_system, a.code, codelist)).select("patient_id", when=_.start_at)
+        found = a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", when=_.start_at)
     rows = episodes.select(KEY, "patient_id", "index_date").join(found, "patient_id")
     return rows.filter(_in_window(rows, rows.when, variable.window)).select(KEY).distinct()
 
@@ -106,7 +108,7 @@ def _category(t, pack, episodes, variable: CodelistCategory) -> ibis.Table:
     d = t["diagnoses"]
     d = d.filter(POSITIONS[variable.position](d.position))
     flags = {
-        f"_c{i}": in_codelist(d.code_system, d.code, pack.codelist(c.codelist)).cast("int8")
+        f"_c{i}": in_codelist(d.code_system, d.code_norm, pack.codelist(c.codelist)).cast("int8")
         for i, c in enumerate(variable.categories)
     }
     per_encounter = d.mutate(**flags).group_by("encounter_id").aggregate(**{name: _[name].max() for name in flags})

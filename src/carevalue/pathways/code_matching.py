@@ -27,9 +27,11 @@ def normalised_code(system: ir.StringValue, code: ir.StringValue) -> ir.StringVa
     )
 
 
-def in_codelist(system: ir.StringValue, code: ir.StringValue, codelist: CodeList) -> ir.BooleanValue:
-    """True where (system, code) is in the list; False (never null) elsewhere."""
-    normal = normalised_code(system, code)
+def in_codelist(system: ir.StringValue, normal: ir.StringValue, codelist: CodeList) -> ir.BooleanValue:
+    """True where (system, normalised code) is in the list; False (never null) elsewhere.
+
+    ``normal`` is the ``code_norm`` column that ``prepare_tables`` adds once per run, so
+    each rule's expression stays small however many code lists a pack uses."""
     matches = []
     for list_system in sorted(codelist.systems):
         wanted = sorted(codelist.normalised_codes(list_system))

@@ -36,10 +36,10 @@ def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -
     codelist = pack.codelist(rule.codelist)
     if rule.source == "diagnoses":
         d = t["diagnoses"]
-        hit = in_codelist(d.code_system, d.code, codelist) & POSITIONS[rule.position or "any"](d.position)
+        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[rule.position or "any"](d.position)
         return d.filter(hit).select("patient_id", "encounter_id")
     a = t["activities"]
-    return a.filter(in_codelist(a.code_system, a.code, codelist) & a.encounter_id.notnull()).select(
+    return a.filter(in_codelist(a.code_system, a.code_norm, codelist) & a.encounter_id.notnull()).select(
         "patient_id", "encounter_id"
     )
 
@@ -80,12 +80,12 @@ def _mark_excluded(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.T
         codelist = pack.codelist(exclusion.codelist)
         if exclusion.source == "diagnoses":
             d = t["diagnoses"]
-            hit = in_codelist(d.code_system, d.code, codelist) & POSITIONS[exclusion.position or "any"](d.position)
+            hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[exclusion.position or "any"](d.position)
             starts = t["encounters"].select("encounter_id", when=_.start_at)
             found = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id")
         else:
             a = t["activities"]
-            found = a.filter(in_codelist(a.code_system, a.code, codelist)).select("patient_id", when=_.start_at)
+            found = a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", when=_.start_at)
         pairs = events.select("patient_id", "encounter_id", "event_date").join(
             found.select("patient_id", "when"), "patient_id"
         )

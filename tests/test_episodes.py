@@ -1,0 +1,144 @@
+"""Care-cycle episodes: the packs' test patients on both engines, the rules one at a time
+on small tables, and the synthetic trust, whose generator knows how many patients it put
+on each pathway."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TEST_KEY
+from rich.console import Console
+
+from carevalue.errors import UserError
+from carevalue.packs import load_pack, load_packs
+from carevalue.pathways.assure import assure_pack, case_files, run_case
+from carevalue.pathways.build_episodes import FEEDS_NEEDED, build_episodes, data_span, prepare_tables
+from carevalue.runs import current_run_id, run_pipeline
+from carevalue.sources.ingest import ingest_extract
+from carevalue.synthetic.generate_trust import generate_trust
+from carevalue.warehouse import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDITIONS = ROOT / "conditions"
+PACKS = {pack.id: pack for pack in load_packs(CONDITIONS)}
+CASES = [(pack_id, f) for pack_id in sorted(PACKS) for f in case_files(CONDITIONS / pack_id)]
+
+
+@pytest.mark.parametrize(("pack_id", "case"), CASES, ids=[f"{p}/{f.stem}" for p, f in CASES])
+def test_pack_test_patients_on_every_engine(engine, pack_id, case):
+    result = run_case(engine, PACKS[pack_id], case)
+    assert result.failures == []
+
+
+def test_every_pack_ships_test_patients_including_the_required_edge_cases():
+    names = {f.stem for _, f in CASES}
+    assert {"two_strokes_two_years_apart", "transferred_in", "reinfected_after_cure", "inclusion_decisions"} <= names
+    for pack_id in PACKS:
+        assert case_files(CONDITIONS / pack_id), pack_id
+
+
+def test_a_wrong_expectation_is_reported_not_passed(tmp_path):
+    folder = tmp_path / "stroke"
+    shutil.copytree(CONDITIONS / "stroke", folder)
+    case = folder / "tests" / "two_strokes_two_years_apart.yaml"
+    case.write_text(case.read_text().replace("S1-A4: acute", "S1-A4: rehabilitation").replace(
+        "cycle_end: 2023-03-05", "cycle_end: 2023-03-06"))
+    pack = load_pack(folder)
+    result = next(r for r in assure_pack(connect("duckdb://:memory:"), pack, folder) if r.file == case)
+    assert result.failures == [
+        "expected episode not built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-06",
+        "unexpected episode built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-05",
+        "activity S1-A4: expected stage rehabilitation, got acute",
+    ]
+
+
+@pytest.fixture(scope="module")
+def trust(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("trust")
+    manifest = generate_trust(folder / "extract", 8_000, seed=5)
+    con = connect(str(folder / "warehouse.duckdb"))
+    ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
+    return manifest, con
+
+
+def test_episode_counts_match_the_patients_the_generator_put_on_each_pathway(trust):
+    manifest, con = trust
+    report = run_pipeline(con, list(PACKS.values()))
+    truth = manifest["cohort_patients"]
+    assert report.episodes == {
+        "stroke": truth["stroke"],
+        "infective_endocarditis": truth["endocarditis"],
+        "hepatitis_c": truth["hepatitis_c"],
+    }
+    episodes = con.table("episodes").execute()
+    assert episodes.episode_id.is_unique
+    assert set(episodes.condition) == set(PACKS)
+
+
+def test_every_activity_in_a_cycle_has_exactly_one_stage_and_lies_inside_the_cycle(trust):
+    _, con = trust
+    run_pipeline(con, list(PACKS.values()))
+    rows = con.table("episode_activities").execute()
+    assert not rows.duplicated(["episode_id", "activity_id"]).any()
+    episodes = con.table("episodes").execute().set_index("episode_id")
+    joined = rows.join(episodes[["cycle_start", "cycle_end"]], on="episode_id")
+    dates = pd.to_datetime(joined.start_at).dt.normalize()
+    assert (dates >= pd.to_datetime(joined.cycle_start)).all()
+    assert (dates <= pd.to_datetime(joined.cycle_end)).all()
+    for pack_id, pack in PACKS.items():
+        stages = set(rows[rows.condition == pack_id].stage)
+        assert stages <= {s.id for s in pack.stages} | {"other"}
+        # Most of a pathway's activity falls in its declared stages, not 'other'.
+        share_other = (rows[rows.condition == pack_id].stage == "other").mean()
+        assert share_other < 0.15, (pack_id, share_other)
+
+
+def test_episode_ids_are_the_same_for_the_same_data(trust):
+    _, con = trust
+    tables = {name: con.table(name) for name in FEEDS_NEEDED}
+    span = data_span(tables)
+    tables = prepare_tables(con, tables)
+    pack = PACKS["stroke"]
+    first = build_episodes(con, tables, pack, span)[0].episode_id.execute()
+    second = build_episodes(con, tables, pack, span)[0].episode_id.execute()
+    assert sorted(first) == sorted(second)
+    assert all(i.startswith("stroke-") and len(i) == len("stroke-") + 16 for i in first)
+
+
+def test_segments_and_case_mix_are_filled(trust):
+    _, con = trust
+    run_pipeline(con, list(PACKS.values()))
+    stroke = con.table("episodes").filter(lambda t: t.condition == "stroke").execute()
+    assert set(stroke.site) <= {"North", "South"}
+    assert stroke.age_band.notna().all() and stroke.financial_year.str.match(r"^\d{4}/\d{2}$").all()
+    assert stroke.cm_nihss.between(0, 42).all()
+    assert set(stroke.cm_stroke_type) <= {"ischaemic", "haemorrhagic", "unspecified", "unknown"}
+    assert (stroke.cm_age == stroke.age).all()
+
+
+def test_a_new_run_replaces_the_views_and_a_failed_run_leaves_them(trust, monkeypatch):
+    _, con = trust
+    first = run_pipeline(con, list(PACKS.values())).run_id
+    assert current_run_id(con) == first
+    count = con.table("episodes").count().execute()
+
+    import carevalue.runs as runs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed mid-run")
+
+    monkeypatch.setattr(runs, "_record_run", broken)
+    with pytest.raises(RuntimeError):
+        run_pipeline(con, list(PACKS.values()))
+    assert current_run_id(con) == first
+    assert con.table("episodes").count().execute() == count
+    assert not [t for t in con.list_tables() if t.startswith("episodes__") and first not in t and t.endswith(first) is False
+                and t not in {f"episodes__{r}" for r in con.table("runs").execute().run_id}]
+
+
+def test_run_without_loaded_data_is_a_plain_error():
+    with pytest.raises(UserError, match="load an extract first"):
+        run_pipeline(connect("duckdb://:memory:"), list(PACKS.values()))
