@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -8,10 +9,15 @@ from carevalue import bench
 @pytest.mark.slow
 def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    bench.main(["--sizes", "500"])
-    result = json.loads((tmp_path / "bench/results/generate_ingest_500.json").read_text())
+    (tmp_path / "conditions").symlink_to(Path(__file__).resolve().parents[1] / "conditions")
+    bench.main(["--sizes", "3000"])
+    result = json.loads((tmp_path / "bench/results/generate_ingest_3000.json").read_text())
     for step in ("generate", "baseline_read", "ingest"):
         assert result[step]["rows"] > 500
         assert result[step]["peak_mib"] > 0
     # The baseline reads exactly the rows that ingest reads.
     assert result["baseline_read"]["rows"] == result["ingest"]["rows"]
+    # The hand-written SQL baseline and CareValue build the same stroke episodes.
+    assert result["episodes_stroke"]["rows"] > 0
+    assert result["episodes_stroke_matches_baseline"] is True
+    assert result["run"]["episodes"]["stroke"] == result["episodes_stroke"]["rows"]

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SIZES = (100_000, 1_000_000)
+STEPS = ("generate", "baseline_read", "ingest", "episodes_stroke_sql_baseline", "episodes_stroke", "run")
 RESULTS = Path("bench/results")
 WORK = Path("var/bench")
 
@@ -43,13 +44,18 @@ def _child(step: str, patients: int, folder: Path) -> dict:
         con = connect(str(folder / "warehouse.duckdb"))
         report = ingest_extract(folder / "extract", con, key=DEMO_KEY.encode(), console=Console(quiet=True))
         rows = sum(f.rows_read for f in report.feeds)
+    elif step in ("episodes_stroke", "episodes_stroke_sql_baseline", "run"):
+        return _episode_step(step, folder)
     elif step == "baseline_read":
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         rows = 0
         for path in sorted((folder / "extract").glob("*.csv")):
-            header = path.open(encoding="utf-8").readline().rstrip("\n").split(",")
+            import csv
+
+            with path.open(encoding="utf-8", newline="") as handle:
+                header = next(csv.reader(handle))
             reader = pacsv.open_csv(
                 path, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
             )
@@ -60,6 +66,47 @@ def _child(step: str, patients: int, folder: Path) -> dict:
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds), "peak_mib": round(peak_kib / 1024)}
+
+
+def _episode_step(step: str, folder: Path) -> dict:
+    """Episode building on the warehouse the ingest step left behind."""
+    from carevalue.packs import load_pack, load_packs
+    from carevalue.warehouse import connect
+
+    con = connect(str(folder / "warehouse.duckdb"))
+    started = time.perf_counter()
+    if step == "run":
+        from carevalue.runs import run_pipeline
+
+        report = run_pipeline(con, load_packs("conditions"))
+        rows = sum(report.episodes.values())
+        extra = {"per_pack_seconds": report.seconds, "episodes": report.episodes}
+    else:
+        pack = load_pack("conditions/stroke")
+        if step == "episodes_stroke":
+            from carevalue.pathways.build_episodes import FEEDS_NEEDED, data_span, episode_core, prepare_tables
+
+            tables = {name: con.table(name) for name in FEEDS_NEEDED}
+            span = data_span(tables)
+            core = episode_core(con, prepare_tables(con, tables), pack, span)
+            result = core.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
+        else:
+            from carevalue.bench_episodes_baseline import stroke_episodes_sql
+
+            relation = stroke_episodes_sql(con.con, pack)
+            result = relation.df()[["patient_id", "index_encounter_id", "cycle_start", "cycle_end"]]
+        rows = len(result)
+        keys = sorted(
+            f"{r.patient_id}|{r.index_encounter_id}|{str(r.cycle_start)[:10]}|{str(r.cycle_end)[:10]}"
+            for r in result.itertuples()
+        )
+        import hashlib
+
+        extra = {"result_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest()}
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / max(seconds, 1e-9)),
+            "peak_mib": round(peak_kib / 1024), **extra}
 
 
 def run_step(step: str, patients: int, folder: Path) -> dict:
@@ -79,9 +126,14 @@ def bench_size(patients: int) -> dict:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
     }
-    for step in ("generate", "baseline_read", "ingest"):
+    for step in STEPS:
         print(f"  {patients:>9,} patients: {step}…", file=sys.stderr, flush=True)
         result[step] = run_step(step, patients, folder)
+    same = result["episodes_stroke"]["result_sha256"] == result["episodes_stroke_sql_baseline"]["result_sha256"]
+    result["episodes_stroke_matches_baseline"] = same
+    result["episodes_stroke_time_ratio"] = round(
+        result["episodes_stroke"]["seconds"] / max(result["episodes_stroke_sql_baseline"]["seconds"], 1e-9), 2
+    )
     result["extract_bytes"] = sum(p.stat().st_size for p in (folder / "extract").glob("*"))
     shutil.rmtree(folder, ignore_errors=True)
     return result
@@ -99,7 +151,7 @@ def table(results: list[dict]) -> str:
         "|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
-        for step in ("generate", "baseline_read", "ingest"):
+        for step in STEPS:
             s = r[step]
             lines.append(
                 f"| {r['patients']:,} | {step} | {s['rows']:,} | {s['seconds']:,} | {s['rows_per_second']:,} | {s['peak_mib']:,} |"
@@ -124,6 +176,11 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"generate_ingest_{patients}.json").write_text(json.dumps(result, indent=2) + "\n")
         results.append(result)
     print(table(results))
+    for r in results:
+        print(
+            f"{r['patients']:,} patients: stroke episodes CareValue/SQL time ratio "
+            f"{r['episodes_stroke_time_ratio']}, same rows: {r['episodes_stroke_matches_baseline']}"
+        )
 
 
 if __name__ == "__main__":

@@ -76,6 +76,13 @@ def episode_id(condition: str, patient_id, encounter_id):
 
 def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> tuple[ibis.Table, ibis.Table]:
     """Episodes and their activities for one pack; ``t`` comes from ``prepare_tables``."""
+    episodes = case_mix_columns(t, pack, episode_core(con, t, pack, span))
+    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_with_case_mix", episodes)
+    return episodes, episode_activities(t, pack, episodes)
+
+
+def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> ibis.Table:
+    """Episodes with their index event, cycle, flags and segments (no case mix yet)."""
     cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
     episodes = cycles.select(
         "patient_id",
@@ -111,14 +118,11 @@ def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataS
         admission_quarter=segments.quarter(episodes.index_date),
         financial_year=segments.financial_year(episodes.index_date),
     )
-    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes)
-    episodes = case_mix_columns(t, pack, episodes)
     first = ["episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id",
              "index_at", "index_date", "cycle_start", "cycle_end", "cycle_end_event_at", "cycle_complete",
              "lookback_incomplete"]
     episodes = episodes.select(*first, *[c for c in episodes.columns if c not in first])
-    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_with_case_mix", episodes)
-    return episodes, episode_activities(t, pack, episodes)
+    return scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes)
 
 
 def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:
