@@ -10,6 +10,7 @@ docs/benchmarks.md when the figures change.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import resource
@@ -70,40 +71,37 @@ def _child(step: str, patients: int, folder: Path) -> dict:
 
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
-    from carevalue.packs import load_pack, load_packs
+    from carevalue.bench_episodes_baseline import stroke_episodes_sql
+    from carevalue.packs import load_packs
+    from carevalue.pathways.build_episodes import FEEDS_NEEDED, data_span, episode_core, prepare_tables
+    from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
     con = connect(str(folder / "warehouse.duckdb"))
+    packs = load_packs("conditions")
+    pack = next(p for p in packs if p.id == "stroke")
+    # The clock starts once the warehouse is open and the packs are loaded, for both.
     started = time.perf_counter()
+    extra: dict = {}
     if step == "run":
-        from carevalue.runs import run_pipeline
-
-        report = run_pipeline(con, load_packs("conditions"))
+        report = run_pipeline(con, packs)
+        seconds = time.perf_counter() - started
         rows = sum(report.episodes.values())
         extra = {"per_pack_seconds": report.seconds, "episodes": report.episodes}
     else:
-        pack = load_pack("conditions/stroke")
         if step == "episodes_stroke":
-            from carevalue.pathways.build_episodes import FEEDS_NEEDED, data_span, episode_core, prepare_tables
-
             tables = {name: con.table(name) for name in FEEDS_NEEDED}
-            span = data_span(tables)
-            core = episode_core(con, prepare_tables(con, tables), pack, span)
+            core = episode_core(con, prepare_tables(con, tables), pack, data_span(tables))
             result = core.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
         else:
-            from carevalue.bench_episodes_baseline import stroke_episodes_sql
-
-            relation = stroke_episodes_sql(con.con, pack)
-            result = relation.df()[["patient_id", "index_encounter_id", "cycle_start", "cycle_end"]]
+            result = stroke_episodes_sql(con.con, pack).df()
+        seconds = time.perf_counter() - started
         rows = len(result)
         keys = sorted(
             f"{r.patient_id}|{r.index_encounter_id}|{str(r.cycle_start)[:10]}|{str(r.cycle_end)[:10]}"
             for r in result.itertuples()
         )
-        import hashlib
-
         extra = {"result_sha256": hashlib.sha256("\n".join(keys).encode()).hexdigest()}
-    seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / max(seconds, 1e-9)),
             "peak_mib": round(peak_kib / 1024), **extra}

@@ -107,6 +107,16 @@ def scratch_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     return con.create_table(name, expr, temp=True, overwrite=True)
 
 
+def scratch_view(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
+    """Name an intermediate expression without copying its rows.
+
+    Later expressions refer to the view by name, so their SQL stays small, while the
+    engine still streams the rows from the underlying tables (no 20-million-row copy).
+    The view is replaced by the next run.
+    """
+    return con.create_view(name, expr, overwrite=True)
+
+
 def table_or_none(con: BaseBackend, name: str) -> ibis.Table | None:
     return con.table(name) if name in con.list_tables() else None
 

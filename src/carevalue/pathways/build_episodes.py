@@ -27,7 +27,7 @@ from carevalue.pathways.case_mix import case_mix_columns
 from carevalue.pathways.code_matching import normalised_code
 from carevalue.pathways.days import day_number, plus_days
 from carevalue.pathways.qualifying_events import qualifying_events
-from carevalue.warehouse import scratch_table
+from carevalue.warehouse import scratch_table, scratch_view
 
 Tables = dict[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
@@ -51,9 +51,9 @@ def _as_date(value) -> date:
 
 
 def prepare_tables(con: BaseBackend, t: Tables) -> Tables:
-    """The feeds as the episode builder reads them, materialised once per run: codes
-    normalised (``code_norm``), and each activity with its encounter's setting and
-    specialty. Every pack then builds on these instead of repeating the work."""
+    """The feeds as the episode builder reads them, named once per run: codes normalised
+    (``code_norm``), and each activity with its encounter's setting and specialty. Every
+    pack's expressions then refer to these views instead of repeating the work."""
     encounters = t["encounters"]
     settings = encounters.select("encounter_id", "setting", "specialty")
     activities = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
@@ -65,7 +65,7 @@ def prepare_tables(con: BaseBackend, t: Tables) -> Tables:
         "activities": activities.mutate(code_norm=normalised_code(_.code_system, _.code)),
     }
     for name in ("diagnoses", "activities"):
-        prepared[name] = scratch_table(con, f"_carevalue_prepared_{name}", prepared[name])
+        prepared[name] = scratch_view(con, f"_carevalue_prepared_{name}", prepared[name])
     return prepared
 
 
@@ -83,7 +83,7 @@ def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataS
 
 def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> ibis.Table:
     """Episodes with their index event, cycle, flags and segments (no case mix yet)."""
-    cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
+    cycles = build_cycles(con, t, pack, qualifying_events(con, t, pack))
     episodes = cycles.select(
         "patient_id",
         "cycle_number",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
+from ibis.backends import BaseBackend
 
 from carevalue.packs.model import ConditionPack, IndexEvent, QualifyingCode
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import age_in_years, day_number
+from carevalue.warehouse import scratch_table
 
 Tables = dict[str, ibis.Table]
 
@@ -44,7 +46,7 @@ def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -
     )
 
 
-def qualifying_events(t: Tables, pack: ConditionPack) -> ibis.Table:
+def qualifying_events(con: BaseBackend, t: Tables, pack: ConditionPack) -> ibis.Table:
     """One row per qualifying encounter: patient_id, encounter_id, event_at, event_date,
     age, eligible (may start a cycle), incident (no qualifying event in the look-back)."""
     cohort = pack.cohort
@@ -62,7 +64,8 @@ def qualifying_events(t: Tables, pack: ConditionPack) -> ibis.Table:
         eligible &= events.age >= cohort.age.min_years
     if cohort.age.max_years is not None:
         eligible &= events.age <= cohort.age.max_years
-    events = events.mutate(eligible=eligible.fill_null(False))
+    # Materialised: the exclusion and look-back checks each read the events again.
+    events = scratch_table(con, f"_carevalue_{pack.id}_qualifying", events.mutate(eligible=eligible.fill_null(False)))
     events = _mark_excluded(t, pack, events)
     return _mark_incident(events, cohort.lookback_days)
 
