@@ -73,7 +73,12 @@ def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
     from carevalue.bench_episodes_baseline import stroke_episodes_sql
     from carevalue.packs import load_packs
-    from carevalue.pathways.build_episodes import FEEDS_NEEDED, data_span, episode_core, prepare_tables
+    from carevalue.pathways.build_episodes import (
+        FEEDS_NEEDED,
+        data_span,
+        episode_core,
+        prepare_tables,
+    )
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 

@@ -54,7 +54,7 @@ def stroke_episodes_sql(con: duckdb.DuckDBPyConnection, pack: ConditionPack) -> 
         from q
     """)
     start, end = pack.care_cycle.start.offset_days, pack.care_cycle.end.offset_days
-    con.execute(f"""
+    con.execute("""
         create or replace temp table cycles as
         select patient_id, arg_min(encounter_id, (event_at, encounter_id)) as encounter_id,
                min(event_date) as event_date, 1 as n

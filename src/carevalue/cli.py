@@ -59,7 +59,13 @@ def generate(
 
 
 def _generate_with_progress(out_dir: Path, patients: int, seed: int, file_format: str) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from carevalue.synthetic.generate_trust import generate_trust
 

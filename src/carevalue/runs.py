@@ -20,7 +20,12 @@ from ibis.backends import BaseBackend
 
 from carevalue.errors import UserError
 from carevalue.packs.model import ConditionPack
-from carevalue.pathways.build_episodes import FEEDS_NEEDED, build_episodes, data_span, prepare_tables
+from carevalue.pathways.build_episodes import (
+    FEEDS_NEEDED,
+    build_episodes,
+    data_span,
+    prepare_tables,
+)
 from carevalue.sources.merge_feed import align_columns, union_schema
 from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none
 

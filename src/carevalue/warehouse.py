@@ -132,7 +132,7 @@ def java_major_version() -> int | None:
     if java is None:
         return None
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _java_version_pattern.search(out.stderr + out.stdout)

@@ -25,7 +25,7 @@ from carevalue.packs.measures import (
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import day_number
-from carevalue.pathways.qualifying_events import POSITIONS
+from carevalue.pathways.qualifying_events import POSITIONS, coded_rows
 
 Tables = dict[str, ibis.Table]
 KEY = "index_encounter_id"
@@ -91,16 +91,8 @@ def _observation_reading(t, episodes, code: str, value: str, reading: str, windo
 
 
 def _codelist_hits(t, pack, episodes, variable: CodelistPresent) -> ibis.Table:
-    codelist = pack.codelist(variable.codelist)
-    if variable.source == "diagnoses":
-        d = t["diagnoses"]
-        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[variable.position or "any"](d.position)
-        starts = t["encounters"].select("encounter_id", when=_.start_at)
-        found = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id").select("patient_id", "when")
-    else:
-        a = t["activities"]
-        found = a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", when=_.start_at)
-    rows = episodes.select(KEY, "patient_id", "index_date").join(found, "patient_id")
+    found = coded_rows(t, pack, variable.codelist, variable.source, variable.position)
+    rows = episodes.select(KEY, "patient_id", "index_date").join(found.select("patient_id", "when"), "patient_id")
     return rows.filter(_in_window(rows, rows.when, variable.window)).select(KEY).distinct()
 
 

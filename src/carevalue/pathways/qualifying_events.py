@@ -33,17 +33,25 @@ def encounters_passing(encounters: ibis.Table, index_event: IndexEvent) -> ibis.
     return encounters.filter(keep)
 
 
+def coded_rows(
+    t: Tables, pack: ConditionPack, codelist_id: str, source: str, position: str | None = None
+) -> ibis.Table:
+    """Where a code from the list is recorded: patient_id, encounter_id and ``when`` (the
+    activity's start, or for a diagnosis its encounter's start)."""
+    codelist = pack.codelist(codelist_id)
+    if source == "diagnoses":
+        d = t["diagnoses"]
+        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[position or "any"](d.position)
+        starts = t["encounters"].select("encounter_id", when=_.start_at)
+        return d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id")
+    a = t["activities"]
+    return a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", "encounter_id", when=_.start_at)
+
+
 def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -> ibis.Table:
     """Encounter ids (patient_id, encounter_id) on which the rule's code is recorded."""
-    codelist = pack.codelist(rule.codelist)
-    if rule.source == "diagnoses":
-        d = t["diagnoses"]
-        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[rule.position or "any"](d.position)
-        return d.filter(hit).select("patient_id", "encounter_id")
-    a = t["activities"]
-    return a.filter(in_codelist(a.code_system, a.code_norm, codelist) & a.encounter_id.notnull()).select(
-        "patient_id", "encounter_id"
-    )
+    rows = coded_rows(t, pack, rule.codelist, rule.source, rule.position)
+    return rows.filter(rows.encounter_id.notnull()).select("patient_id", "encounter_id")
 
 
 def qualifying_events(con: BaseBackend, t: Tables, pack: ConditionPack) -> ibis.Table:
@@ -80,15 +88,7 @@ def flag_by_key(table: ibis.Table, keys: ibis.Table, key: str, flag: str) -> ibi
 
 def _mark_excluded(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     for number, exclusion in enumerate(pack.cohort.exclusions):
-        codelist = pack.codelist(exclusion.codelist)
-        if exclusion.source == "diagnoses":
-            d = t["diagnoses"]
-            hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[exclusion.position or "any"](d.position)
-            starts = t["encounters"].select("encounter_id", when=_.start_at)
-            found = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id")
-        else:
-            a = t["activities"]
-            found = a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", when=_.start_at)
+        found = coded_rows(t, pack, exclusion.codelist, exclusion.source, exclusion.position)
         pairs = events.select("patient_id", "encounter_id", "event_date").join(
             found.select("patient_id", "when"), "patient_id"
         )

@@ -82,7 +82,7 @@ CHECKS: tuple[Check, ...] = (
           ("patients",), lambda t: t["patients"].filter(t["patients"].nhs_number_hash.isnull()), "patient_id"),
     Check("nhs_number_check_digit_fails", "patients", "warning",
           "patients whose NHS number fails its Modulus 11 check digit (likely mistyped)",
-          ("patients",), lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False), "patient_id"),  # noqa: E712
+          ("patients",), lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False), "patient_id"),
 )
 
 EXAMPLES = 5

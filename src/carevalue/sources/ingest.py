@@ -30,8 +30,8 @@ from carevalue.sources.feeds import FEED_ORDER, FEEDS
 from carevalue.sources.merge_feed import (
     align_columns,
     first_row_per_key,
-    replace_quarantine_of_file,
     repeated_key_quarantine,
+    replace_quarantine_of_file,
     upsert,
 )
 from carevalue.sources.read_extract import FeedFile, open_feed_file
