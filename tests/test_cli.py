@@ -105,3 +105,25 @@ def test_validate_reports_the_shipped_packs_valid_and_a_broken_one_with_file_and
     line = next(i for i, l in enumerate(text.splitlines(), start=1) if "owner_teem" in l)
     assert f"pack.yaml:{line}:" in result.stderr
     assert "owner_teem" in result.stderr
+
+
+def test_costing_tdabc_prints_a_reconciled_report_and_json():
+    model = ROOT / "examples" / "tdabc" / "clinic_visit.yaml"
+    result = run_cli("costing", "tdabc", str(model), env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "balanced" in result.stdout and "NOT balanced" not in result.stdout
+    import json
+
+    report = json.loads(run_cli("costing", "tdabc", str(model), "--json").stdout)
+    rec = report["reconciliation"]
+    assert round(rec["assigned_to_processes"] + rec["unused_capacity_cost"], 2) == rec["cost_supplied"]
+    assert "carevalue costing tdabc" in (ROOT / "docs" / "cli.md").read_text()
+
+
+def test_costing_tdabc_bad_model_is_one_plain_line(tmp_path):
+    model = tmp_path / "m.yaml"
+    model.write_text("currency: GBP\nperiod: year\nresources: []\nprocesses: []\n")
+    result = run_cli("costing", "tdabc", str(model))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")

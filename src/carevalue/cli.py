@@ -27,6 +27,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+costing_app = typer.Typer(
+    help="Costing: bottom-up TDABC models today; ledger allocation (PLICS) as it lands.",
+    no_args_is_help=True,
+)
+app.add_typer(costing_app, name="costing")
+
 out = Console()
 err = Console(stderr=True)
 
@@ -228,6 +234,58 @@ def demo(
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+
+
+@costing_app.command("tdabc")
+def costing_tdabc(
+    model: Annotated[Path, typer.Argument(metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
+    """Cost a time-driven activity-based costing model: capacity cost rate of every
+    resource, cost per unit and in total of every process and step, unused capacity, and
+    a reconciliation (assigned + unused = cost supplied)."""
+    import json
+
+    from rich.table import Table
+
+    from carevalue.costing.tdabc import tdabc_report
+
+    report = tdabc_report(model)
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    resources = Table(title=f"Resources ({report['currency']} per {report['period']})", title_justify="left")
+    for heading in ("resource", "cost", "£/minute", "used min", "unused min", "unused cost"):
+        resources.add_column(heading, justify="left" if heading == "resource" else "right")
+    def money(x) -> str:
+        return "—" if x is None else f"{x:,.2f}"
+
+    def minutes(x) -> str:
+        return "—" if x is None else f"{x:,.1f}"
+
+    for r in report["resources"]:
+        resources.add_row(
+            r["id"], money(r["cost_supplied"]), f"{r['capacity_cost_rate_per_minute']:.4f}",
+            minutes(r["used_minutes"]), minutes(r["unused_minutes"]), money(r["unused_capacity_cost"]),
+        )
+    out.print(resources)
+    processes = Table(title="Processes", title_justify="left")
+    for heading in ("process", "volume", "minutes per unit", "cost per unit", "total cost"):
+        processes.add_column(heading, justify="left" if heading == "process" else "right")
+    for p in report["processes"]:
+        processes.add_row(
+            p["id"], minutes(p["volume"]), minutes(p["per_unit"]["expected_minutes"]),
+            money(p["per_unit"]["expected_cost"]), money(p["total"]["cost"] if p["total"] else None),
+        )
+    out.print(processes)
+    rec = report["reconciliation"]
+    out.print(
+        f"Reconciliation: assigned {money(rec['assigned_to_processes'])} + unused "
+        f"{money(rec['unused_capacity_cost'])} = supplied {money(rec['cost_supplied'])}: "
+        f"{'balanced' if rec['balanced'] else 'NOT balanced'}."
+    )
+    for finding in report["findings"]:
+        out.print(f"[yellow]finding:[/yellow] {finding['message']}", highlight=False)
 
 
 def main() -> None:
