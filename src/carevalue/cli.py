@@ -176,27 +176,39 @@ def run(
     conditions: Annotated[
         Path, typer.Option("--conditions", help="Folder of condition packs to run.")
     ] = Path("conditions"),
+    costing_rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--costing-rules",
+            help="Costing-rules file (see docs/costing.md): allocate the ledger to activities and "
+            "episodes (PLICS). Without it the run builds episodes only.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Build care-cycle episodes for every condition pack into a new run of the warehouse.
+    """Build care-cycle episodes for every condition pack, and with --costing-rules their
+    whole-pathway costs, into a new run of the warehouse.
 
-    The new run replaces the current one only when it is complete; a failed run leaves
-    the previous results in place."""
+    The new run replaces the current one only when it is complete; a failed run (or a
+    costing that does not reconcile to the ledger) leaves the previous results in place."""
     from carevalue.config import warehouse_url
     from carevalue.packs import load_packs
     from carevalue.warehouse import connect
 
     packs = load_packs(conditions)
     con = connect(warehouse_url(warehouse))
-    _run_and_print(con, packs)
+    _run_and_print(con, packs, costing_rules)
 
 
-def _run_and_print(con, packs) -> None:
+def _run_and_print(con, packs, costing_rules: Path | None = None) -> None:
     from rich.table import Table
 
+    from carevalue.costing.plics_rules import load_costing_rules
     from carevalue.runs import run_pipeline
 
-    with err.status("Building care-cycle episodes…"):
-        report = run_pipeline(con, packs)
+    rules = load_costing_rules(costing_rules) if costing_rules else None
+    with err.status("Building care-cycle episodes and costs…"):
+        report = run_pipeline(con, packs, rules)
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
     table.add_column("episodes", justify="right")
@@ -205,6 +217,18 @@ def _run_and_print(con, packs) -> None:
         stages = ", ".join(f"{stage} {n:,}" for stage, n in report.stages[condition].items())
         table.add_row(condition, f"{count:,}", stages)
     out.print(table)
+    if report.costing:
+        c = report.costing
+        out.print(
+            f"Costing (rules {c['rules_version']}): cost quantum £{c['cost_quantum']:,.2f}, allocated to "
+            f"activities £{c['allocated_to_activities']:,.2f} (reconciled to the penny), of which in "
+            f"care-cycle episodes £{c['in_episodes']:,.2f}."
+        )
+        for condition, figures in c["by_condition"].items():
+            out.print(
+                f"  {condition:<24} mean whole-pathway cost per episode £{figures['mean_cost']:,.0f} "
+                f"({figures['episodes']:,} episodes)"
+            )
 
 
 @app.command()
@@ -213,6 +237,9 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
     workdir: Annotated[Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")] = Path("var"),
     conditions: Annotated[Path, typer.Option("--conditions", help="Folder of condition packs.")] = Path("conditions"),
+    costing_rules: Annotated[
+        Path, typer.Option("--costing-rules", help="Costing rules for the synthetic trust's ledger.")
+    ] = Path("costing/synthetic_trust_rules.yaml"),
 ) -> None:
     """Run everything on the embedded synthetic trust: generate it, load it, and say
     where the results are."""
@@ -228,11 +255,12 @@ def demo(
     con = connect(str(warehouse_path))
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
-    _run_and_print(con, load_packs(conditions))
+    _run_and_print(con, load_packs(conditions), costing_rules)
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
-    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities)")
+    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
+        "activity_costs, episode_costs, cost_quantum, cost_reconciliation)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
 
 

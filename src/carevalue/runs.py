@@ -18,6 +18,9 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from carevalue.costing.episode_costs import episode_costs
+from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
+from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways.build_episodes import (
@@ -31,6 +34,7 @@ from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_n
 
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
+COSTING_TABLES = ("activity_costs", "episode_costs", "cost_quantum", "cost_reconciliation")
 KEEP_RUNS = 3
 
 
@@ -40,9 +44,12 @@ class RunReport:
     episodes: dict[str, int] = field(default_factory=dict)
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    costing: dict[str, object] = field(default_factory=dict)
 
 
-def run_pipeline(con: BaseBackend, packs: list[ConditionPack]) -> RunReport:
+def run_pipeline(
+    con: BaseBackend, packs: list[ConditionPack], costing_rules: CostingRules | None = None
+) -> RunReport:
     missing = [name for name in FEEDS_NEEDED if name not in con.list_tables()]
     if missing:
         raise UserError(
@@ -73,16 +80,63 @@ def run_pipeline(con: BaseBackend, packs: list[ConditionPack]) -> RunReport:
         report.stages[pack.id] = {stage: int(found.get(stage, 0)) for stage in order}
         report.seconds[pack.id] = round(time.perf_counter() - clock, 2)
 
+    costed = _cost(con, built["episode_activities"], costing_rules, report) if costing_rules else {}
+    names = RESULT_TABLES + (COSTING_TABLES if costed else ())
     with atomic(con):
         for name, parts in built.items():
             schema = union_schema(*[p.schema() for p in parts])
             combined = ibis.union(*[align_columns(p, schema) for p in parts])
             con.create_table(f"{name}__{run_id}", combined, overwrite=True)
+        for name, expr in costed.items():
+            con.create_table(f"{name}__{run_id}", expr, overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
-        for name in RESULT_TABLES:
+        for name in names:
             con.create_view(name, con.table(f"{name}__{run_id}"), overwrite=True)
     _drop_old_runs(con)
     return report
+
+
+def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[str, ibis.Table]:
+    """Allocate the ledger (PLICS), refuse to publish if it does not reconcile, and split
+    activity costs over episodes."""
+    clock = time.perf_counter()
+    result = allocate_ledger_to_activities(con.table("ledger"), con.table("activities"), rules)
+    activity_costs = scratch_table(con, "_carevalue_activity_costs", result.activity_costs)
+    quantum = scratch_table(con, "_carevalue_cost_quantum", result.quantum)
+    reconciliation = scratch_table(con, "_carevalue_cost_reconciliation", result.reconciliation)
+    problems = reconcile(AllocationResult(quantum, activity_costs, reconciliation))
+    if problems:
+        more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise UserError(f"Costing did not reconcile, so the run was not published: {problems[0]}{more}")
+    schema = union_schema(*[p.schema() for p in activity_parts])
+    episode_activities = ibis.union(*[align_columns(p, schema) for p in activity_parts])
+    costs = scratch_table(con, "_carevalue_episode_costs", episode_costs(episode_activities, activity_costs))
+    totals = quantum.aggregate(quantum=quantum.amount.sum(where=quantum.in_quantum)).execute()
+    allocated = activity_costs.amount.sum().execute()
+    report.costing = {
+        "rules_version": rules.rules_version,
+        "cost_quantum": float(totals["quantum"][0]),
+        "allocated_to_activities": float(allocated),
+        "in_episodes": float(costs.amount.sum().execute()),
+        "by_condition": {
+            row.condition: {"episodes": int(row.episodes), "mean_cost": float(row.mean_cost)}
+            for row in _mean_cost_per_episode(costs).execute().itertuples()
+        },
+    }
+    report.seconds["costing"] = round(time.perf_counter() - clock, 2)
+    return {
+        "activity_costs": activity_costs,
+        "episode_costs": costs,
+        "cost_quantum": quantum,
+        "cost_reconciliation": reconciliation,
+    }
+
+
+def _mean_cost_per_episode(costs: ibis.Table) -> ibis.Table:
+    per_episode = costs.group_by(["condition", "episode_id"]).aggregate(cost=costs.amount.sum())
+    return per_episode.group_by("condition").aggregate(
+        episodes=per_episode.count(), mean_cost=per_episode.cost.mean()
+    )
 
 
 def _record_run(con, run_id, started, packs, span, report: RunReport) -> None:
@@ -97,13 +151,15 @@ def _record_run(con, run_id, started, packs, span, report: RunReport) -> None:
                 "data_last_date": str(span.last),
                 "episodes": json.dumps(report.episodes),
                 "seconds": json.dumps(report.seconds),
+                "costing": json.dumps(report.costing),
             }
         ]
     )
     new = ibis.memtable(row)
     existing = table_or_none(con, RUNS_TABLE)
     if existing is not None:
-        new = existing.union(align_columns(new, existing.schema()))
+        schema = union_schema(existing.schema(), new.schema())
+        new = align_columns(existing, schema).union(align_columns(new, schema))
     replace_table(con, RUNS_TABLE, new)
 
 
@@ -118,6 +174,6 @@ def current_run_id(con: BaseBackend) -> str | None:
 def _drop_old_runs(con: BaseBackend) -> None:
     runs = con.table(RUNS_TABLE).order_by(ibis.desc("finished_at")).execute()["run_id"].tolist()
     for old in runs[KEEP_RUNS:]:
-        for name in RESULT_TABLES:
+        for name in RESULT_TABLES + COSTING_TABLES:
             if f"{name}__{old}" in con.list_tables():
                 con.drop_table(f"{name}__{old}")
