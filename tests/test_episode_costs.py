@@ -104,3 +104,31 @@ def test_a_costing_that_does_not_reconcile_is_not_published(costed, monkeypatch)
     with pytest.raises(UserError, match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01"):
         run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES))
     assert con.table("runs").count().execute() == before
+
+
+def test_costing_reports_add_up_to_the_episode_costs(costed):
+    from carevalue.costing.cost_reports import REPORTS
+
+    con, _ = costed
+    frames = {name: build(con) for name, build in REPORTS.items()}
+    total = float(con.table("episode_costs").amount.sum().execute())
+    per_episode = frames["cost_per_episode"]
+    assert per_episode.total.sum() == pytest.approx(total, abs=0.05)
+    assert (per_episode.p10 <= per_episode["median"]).all() and (per_episode["median"] <= per_episode.p90).all()
+    for name in ("cost_by_stage", "cost_by_resource"):
+        frame = frames[name]
+        assert frame.total.sum() == pytest.approx(total, abs=0.05)
+        assert frame.groupby("condition").share.sum().round(3).eq(1.0).all()
+    assert frames["top_cost_drivers"].groupby("condition")["rank"].max().le(10).all()
+    rec = frames["reconciliation"].set_index("line").amount
+    assert rec["difference (must be 0.00)"] == 0
+    assert rec["cost quantum (ledger less exclusions)"] == pytest.approx(
+        rec["allocated to activities"] + rec["unallocated (reported, not loaded onto patients)"], abs=0.005
+    )
+
+
+def test_costing_reports_need_a_costed_run():
+    from carevalue.costing.cost_reports import cost_by_stage
+
+    with pytest.raises(UserError, match="no costed run yet"):
+        cost_by_stage(connect("duckdb://:memory:"))

@@ -264,6 +264,39 @@ def demo(
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
 
 
+@costing_app.command("report")
+def costing_report(
+    warehouse: WarehouseOption = None,
+    csv_dir: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every table as CSV into this folder.", show_default=False)
+    ] = None,
+) -> None:
+    """Costing reports for the current run: cost per episode by condition (mean, median,
+    10th and 90th centiles), cost by stage and by resource, the top cost drivers, and the
+    reconciliation to the ledger."""
+    from rich.table import Table
+
+    from carevalue.config import warehouse_url
+    from carevalue.costing.cost_reports import REPORTS
+    from carevalue.warehouse import connect
+
+    con = connect(warehouse_url(warehouse))
+    if csv_dir:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+    for name, build in REPORTS.items():
+        frame = build(con)
+        table = Table(title=name.replace("_", " ").capitalize(), title_justify="left")
+        for column in frame.columns:
+            table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+        out.print(table)
+        if csv_dir:
+            frame.to_csv(csv_dir / f"{name}.csv", index=False)
+    if csv_dir:
+        out.print(f"CSV files written to {csv_dir}/")
+
+
 @costing_app.command("tdabc")
 def costing_tdabc(
     model: Annotated[Path, typer.Argument(metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md.")],
