@@ -83,7 +83,7 @@ def reconciliation_summary(con: BaseBackend) -> pd.DataFrame:
         ("left out of the quantum (excluded and income lines)", quantum.amount.sum(where=~quantum.in_quantum)),
         ("allocated to activities", rec.allocated.sum()),
         ("unallocated (reported, not loaded onto patients)", rec.unallocated.sum()),
-        ("difference (must be 0.00)", rec.difference.sum()),
+        ("difference (must be 0.00)", rec["difference"].sum()),
     ]
     figures = [(label, float(expr.execute() or 0)) for label, expr in rows]
     by_reason = rec.filter(rec.unallocated_reason.notnull())
