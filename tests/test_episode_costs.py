@@ -133,3 +133,29 @@ def test_costing_reports_need_a_costed_run():
 
     with pytest.raises(UserError, match="no costed run yet"):
         cost_by_stage(connect("duckdb://:memory:"))
+
+
+def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed, tmp_path):
+    from carevalue.costing.imported_costs import IMPORTED_ACTIVITY_COSTS, IMPORTED_TABLE
+
+    con, _ = costed
+    costs = con.table("activity_costs")
+    own = costs.group_by(["activity_id", "resource", "department"]).aggregate(amount=costs.amount.sum()).execute()
+    own["amount"] = own["amount"].astype(float)
+    folder = tmp_path / "costing_system"
+    folder.mkdir()
+    bad = pd.DataFrame([{"activity_id": "A-NEGATIVE", "resource": "bed", "department": "X", "amount": -5.0}])
+    pd.concat([own, bad]).to_csv(folder / "imported_activity_costs.csv", index=False)
+    load = ingest_extract(folder, con, key=b"", console=Console(quiet=True),
+                          catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS})
+    assert (load.feeds[0].rows_loaded, load.feeds[0].rows_quarantined) == (len(own), 1)
+
+    with pytest.raises(UserError, match="Choose one source of costs"):
+        run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), imported_costs=True)
+    report = run_pipeline(con, load_packs(ROOT / "conditions"), imported_costs=True)
+    assert report.costing["source"] == "imported"
+    episode_costs_now = con.table("episode_costs")
+    assert set(episode_costs_now.method.execute()) == {"imported"}
+    in_episodes = con.table("episode_activities").select("activity_id").distinct()
+    claimed = con.table(IMPORTED_TABLE).semi_join(in_episodes, "activity_id").amount.sum().execute()
+    assert float(episode_costs_now.amount.sum().execute()) == pytest.approx(float(claimed), abs=0.01)

@@ -185,6 +185,10 @@ def run(
             show_default=False,
         ),
     ] = None,
+    imported_costs: Annotated[
+        bool,
+        typer.Option("--imported-costs", help="Cost episodes from per-activity costs loaded by 'carevalue costing import'."),
+    ] = False,
 ) -> None:
     """Build care-cycle episodes for every condition pack, and with --costing-rules their
     whole-pathway costs, into a new run of the warehouse.
@@ -197,10 +201,10 @@ def run(
 
     packs = load_packs(conditions)
     con = connect(warehouse_url(warehouse))
-    _run_and_print(con, packs, costing_rules)
+    _run_and_print(con, packs, costing_rules, imported_costs)
 
 
-def _run_and_print(con, packs, costing_rules: Path | None = None) -> None:
+def _run_and_print(con, packs, costing_rules: Path | None = None, imported_costs: bool = False) -> None:
     from rich.table import Table
 
     from carevalue.costing.plics_rules import load_costing_rules
@@ -208,7 +212,7 @@ def _run_and_print(con, packs, costing_rules: Path | None = None) -> None:
 
     rules = load_costing_rules(costing_rules) if costing_rules else None
     with err.status("Building care-cycle episodes and costs…"):
-        report = run_pipeline(con, packs, rules)
+        report = run_pipeline(con, packs, rules, imported_costs=imported_costs)
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
     table.add_column("episodes", justify="right")
@@ -219,11 +223,17 @@ def _run_and_print(con, packs, costing_rules: Path | None = None) -> None:
     out.print(table)
     if report.costing:
         c = report.costing
-        out.print(
-            f"Costing (rules {c['rules_version']}): cost quantum £{c['cost_quantum']:,.2f}, allocated to "
-            f"activities £{c['allocated_to_activities']:,.2f} (reconciled to the penny), of which in "
-            f"care-cycle episodes £{c['in_episodes']:,.2f}."
-        )
+        if c["source"] == "plics":
+            out.print(
+                f"Costing (rules {c['rules_version']}): cost quantum £{c['cost_quantum']:,.2f}, allocated to "
+                f"activities £{c['allocated_to_activities']:,.2f} (reconciled to the penny), of which in "
+                f"care-cycle episodes £{c['in_episodes']:,.2f}."
+            )
+        else:
+            out.print(
+                f"Costing (imported per-activity costs): £{c['imported_total']:,.2f} imported, of which in "
+                f"care-cycle episodes £{c['in_episodes']:,.2f}."
+            )
         for condition, figures in c["by_condition"].items():
             out.print(
                 f"  {condition:<24} mean whole-pathway cost per episode £{figures['mean_cost']:,.0f} "
@@ -262,6 +272,27 @@ def demo(
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
         "activity_costs, episode_costs, cost_quantum, cost_reconciliation)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+
+
+@costing_app.command("import")
+def costing_import(
+    folder: Annotated[Path, typer.Argument(help="Folder holding imported_activity_costs.csv (or .parquet).")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Load per-activity costs from the trust's own costing system (when it already has
+    PLICS), checked and quarantined like any feed. 'carevalue run --imported-costs' then
+    costs episodes from them instead of allocating the ledger."""
+    from carevalue.config import warehouse_url
+    from carevalue.costing.imported_costs import IMPORTED_ACTIVITY_COSTS, IMPORTED_TABLE
+    from carevalue.sources.ingest import ingest_extract
+    from carevalue.sources.report import print_load_report
+    from carevalue.warehouse import connect
+
+    url = warehouse_url(warehouse)
+    report = ingest_extract(
+        folder, connect(url), key=b"", console=err, catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS}
+    )
+    print_load_report(report, out, warehouse=url)
 
 
 @costing_app.command("report")

@@ -19,6 +19,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from carevalue.costing.episode_costs import episode_costs
+from carevalue.costing.imported_costs import IMPORTED_TABLE, METHOD_IMPORTED, imported_activity_costs
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
@@ -48,8 +49,17 @@ class RunReport:
 
 
 def run_pipeline(
-    con: BaseBackend, packs: list[ConditionPack], costing_rules: CostingRules | None = None
+    con: BaseBackend,
+    packs: list[ConditionPack],
+    costing_rules: CostingRules | None = None,
+    *,
+    imported_costs: bool = False,
 ) -> RunReport:
+    """Build every stage into a new run. Costs come from ``costing_rules`` (PLICS
+    allocation of the ledger) or, with ``imported_costs``, from the trust's own per-activity
+    costs loaded by ``carevalue costing import``; never both."""
+    if costing_rules is not None and imported_costs:
+        raise UserError("Choose one source of costs: --costing-rules (allocate the ledger) or --imported-costs.")
     missing = [name for name in FEEDS_NEEDED if name not in con.list_tables()]
     if missing:
         raise UserError(
@@ -80,8 +90,12 @@ def run_pipeline(
         report.stages[pack.id] = {stage: int(found.get(stage, 0)) for stage in order}
         report.seconds[pack.id] = round(time.perf_counter() - clock, 2)
 
-    costed = _cost(con, built["episode_activities"], costing_rules, report) if costing_rules else {}
-    names = RESULT_TABLES + (COSTING_TABLES if costed else ())
+    costed = {}
+    if costing_rules is not None:
+        costed = _cost(con, built["episode_activities"], costing_rules, report)
+    elif imported_costs:
+        costed = _cost_from_imported(con, built["episode_activities"], report)
+    names = RESULT_TABLES + tuple(costed)
     with atomic(con):
         for name, parts in built.items():
             schema = union_schema(*[p.schema() for p in parts])
@@ -114,6 +128,7 @@ def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[s
     totals = quantum.aggregate(quantum=quantum.amount.sum(where=quantum.in_quantum)).execute()
     allocated = activity_costs.amount.sum().execute()
     report.costing = {
+        "source": "plics",
         "rules_version": rules.rules_version,
         "cost_quantum": float(totals["quantum"][0]),
         "allocated_to_activities": float(allocated),
@@ -130,6 +145,30 @@ def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[s
         "cost_quantum": quantum,
         "cost_reconciliation": reconciliation,
     }
+
+
+def _cost_from_imported(con, activity_parts, report: RunReport) -> dict[str, ibis.Table]:
+    if IMPORTED_TABLE not in con.list_tables():
+        raise UserError(
+            "There are no imported activity costs in this warehouse; load them with "
+            "'carevalue costing import FOLDER' first."
+        )
+    activity_costs = imported_activity_costs(con.table(IMPORTED_TABLE))
+    schema = union_schema(*[p.schema() for p in activity_parts])
+    episode_activities = ibis.union(*[align_columns(p, schema) for p in activity_parts])
+    costs = scratch_table(
+        con, "_carevalue_episode_costs", episode_costs(episode_activities, activity_costs, METHOD_IMPORTED)
+    )
+    report.costing = {
+        "source": "imported",
+        "imported_total": float(activity_costs.amount.sum().execute()),
+        "in_episodes": float(costs.amount.sum().execute()),
+        "by_condition": {
+            row.condition: {"episodes": int(row.episodes), "mean_cost": float(row.mean_cost)}
+            for row in _mean_cost_per_episode(costs).execute().itertuples()
+        },
+    }
+    return {"episode_costs": costs}
 
 
 def _mean_cost_per_episode(costs: ibis.Table) -> ibis.Table:

@@ -35,12 +35,14 @@ def split_shared_activity_costs(episode_activities: ibis.Table, activity_costs: 
     return rows.mutate(share_pennies=base + (rows._rank < leftover).ifelse(1, 0)).drop("_rank")
 
 
-def episode_costs(episode_activities: ibis.Table, activity_costs: ibis.Table) -> ibis.Table:
+def episode_costs(
+    episode_activities: ibis.Table, activity_costs: ibis.Table, method: str = METHOD_PLICS
+) -> ibis.Table:
     """episode x stage x resource x department x method, with a provenance key
     ``pool:cost_centre/expense_code`` back to the ledger line."""
     shares = split_shared_activity_costs(episode_activities, activity_costs)
     shares = shares.mutate(
-        method=ibis.literal(METHOD_PLICS),
+        method=ibis.literal(method),
         provenance=shares.pool + ":" + shares.cost_centre + "/" + shares.expense_code,
     )
     grouped = shares.group_by(

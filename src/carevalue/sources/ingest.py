@@ -26,7 +26,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from carevalue.errors import UserError
 from carevalue.sources.data_quality import evaluate_checks
-from carevalue.sources.feeds import FEED_ORDER, FEEDS
+from carevalue.sources.feeds import FEED_ORDER, FEEDS, Feed
 from carevalue.sources.merge_feed import (
     align_columns,
     first_row_per_key,
@@ -90,13 +90,17 @@ def ingest_extract(
     delimiter: str = ",",
     encoding: str = "utf-8",
     console: Console | None = None,
+    catalogue: dict[str, Feed] | None = None,
 ) -> LoadReport:
+    """Load ``folder`` into ``con``. ``catalogue`` names the feeds to expect (default: the
+    seven canonical feeds); other inputs such as imported activity costs pass their own."""
     console = console or Console(stderr=True)
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder; give the folder that holds the extract's feed files.")
-    names = _feeds_to_load(only)
-    feed_files = [open_feed_file(folder, FEEDS[n], delimiter=delimiter, encoding=encoding) for n in names]
+    catalogue = catalogue or FEEDS
+    names = _feeds_to_load(only, catalogue)
+    feed_files = [open_feed_file(folder, catalogue[n], delimiter=delimiter, encoding=encoding) for n in names]
 
     load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     report = LoadReport(load_id=load_id, folder=str(folder))
@@ -113,13 +117,13 @@ def ingest_extract(
     return report
 
 
-def _feeds_to_load(only: list[str] | None) -> list[str]:
+def _feeds_to_load(only: list[str] | None, catalogue: dict[str, Feed]) -> list[str]:
     if not only:
-        return list(FEED_ORDER)
-    unknown = [n for n in only if n not in FEEDS]
+        return list(catalogue)
+    unknown = [n for n in only if n not in catalogue]
     if unknown:
-        raise UserError(f"Unknown feed '{unknown[0]}'; the feeds are {', '.join(FEED_ORDER)}.")
-    return [n for n in FEED_ORDER if n in only]
+        raise UserError(f"Unknown feed '{unknown[0]}'; the feeds are {', '.join(catalogue)}.")
+    return [n for n in catalogue if n in only]
 
 
 def _stage_all(feed_files: list[FeedFile], staging_dir: Path, *, key, load_id, console) -> list[StagedFeed]:
