@@ -9,7 +9,9 @@ from carevalue import bench
 @pytest.mark.slow
 def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "conditions").symlink_to(Path(__file__).resolve().parents[1] / "conditions")
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "conditions").symlink_to(repo / "conditions")
+    (tmp_path / "costing").symlink_to(repo / "costing")
     bench.main(["--sizes", "3000"])
     result = json.loads((tmp_path / "bench/results/generate_ingest_3000.json").read_text())
     for step in ("generate", "baseline_read", "ingest"):
@@ -21,3 +23,11 @@ def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     assert result["episodes_stroke"]["rows"] > 0
     assert result["episodes_stroke_matches_baseline"] is True
     assert result["run"]["episodes"]["stroke"] == result["episodes_stroke"]["rows"]
+    # The hand-written SQL baseline and CareValue give every activity the same pennies.
+    for step in ("costing_plics", "costing_plics_sql_baseline"):
+        assert result[step]["rows"] > 0
+        assert result[step]["activities_costed"] > 0
+        assert result[step]["peak_mib"] > 0
+    assert result["costing_plics"]["rows"] == result["costing_plics_sql_baseline"]["rows"]
+    assert result["costing_matches_baseline"] is True
+    assert result["costing_time_ratio"] > 0

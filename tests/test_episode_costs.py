@@ -159,3 +159,21 @@ def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed,
     in_episodes = con.table("episode_activities").select("activity_id").distinct()
     claimed = con.table(IMPORTED_TABLE).semi_join(in_episodes, "activity_id").amount.sum().execute()
     assert float(episode_costs_now.amount.sum().execute()) == pytest.approx(float(claimed), abs=0.01)
+
+
+def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
+    from carevalue.costing.compare_methods import compare_stage_costs, tdabc_unit_cost
+    from carevalue.costing.tdabc import cost_model, load_tdabc_model
+
+    con, _ = costed
+    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES))
+    frame = compare_stage_costs(con, load_packs(ROOT / "conditions"), ROOT / "conditions")
+    row = frame.set_index(["condition", "stage"]).loc[("stroke", "hyperacute")]
+    process = cost_model(load_tdabc_model(ROOT / "conditions/stroke/process_maps/hyperacute.yaml")).process(
+        "hyperacute_stage"
+    )
+    assert row["tdabc_per_patient"] == pytest.approx(float(process.expected_cost), abs=0.005)
+    assert row["plics_mean_per_episode"] > 0
+    assert row["difference"] == pytest.approx(row["plics_mean_per_episode"] - row["tdabc_per_patient"], abs=0.01)
+    with pytest.raises(UserError, match="which does not exist"):
+        tdabc_unit_cost(ROOT / "conditions/stroke", "process_maps/missing.yaml#x")

@@ -22,7 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SIZES = (100_000, 1_000_000)
-STEPS = ("generate", "baseline_read", "ingest", "episodes_stroke_sql_baseline", "episodes_stroke", "run")
+STEPS = (
+    "generate",
+    "baseline_read",
+    "ingest",
+    "episodes_stroke_sql_baseline",
+    "episodes_stroke",
+    "run",
+    "costing_plics_sql_baseline",
+    "costing_plics",
+)
 RESULTS = Path("bench/results")
 WORK = Path("var/bench")
 
@@ -47,6 +56,8 @@ def _child(step: str, patients: int, folder: Path) -> dict:
         rows = sum(f.rows_read for f in report.feeds)
     elif step in ("episodes_stroke", "episodes_stroke_sql_baseline", "run"):
         return _episode_step(step, folder)
+    elif step in ("costing_plics", "costing_plics_sql_baseline"):
+        return _costing_step(step, folder)
     elif step == "baseline_read":
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -112,6 +123,37 @@ def _episode_step(step: str, folder: Path) -> dict:
             "peak_mib": round(peak_kib / 1024), **extra}
 
 
+def _costing_step(step: str, folder: Path) -> dict:
+    """PLICS allocation of the ledger over activities on the warehouse the ingest step left
+    behind, materialised to a table: CareValue's Ibis allocation or the hand-written SQL."""
+    from carevalue.bench_costing_baseline import plics_sql_baseline
+    from carevalue.costing.plics import allocate_ledger_to_activities
+    from carevalue.costing.plics_rules import load_costing_rules
+    from carevalue.warehouse import connect
+
+    con = connect(str(folder / "warehouse.duckdb"))
+    rules = load_costing_rules("costing/synthetic_trust_rules.yaml")
+    name = f"bench_{step}"
+    con.con.execute(f"drop table if exists {name}")
+    # The clock starts once the warehouse is open and the rules are loaded, for both.
+    started = time.perf_counter()
+    if step == "costing_plics":
+        result = allocate_ledger_to_activities(con.table("ledger"), con.table("activities"), rules)
+        con.create_table(name, result.activity_costs)
+    else:
+        plics_sql_baseline(con.con, rules).to_table(name)
+    rows = con.con.execute(f"select count(*) from {name}").fetchone()[0]
+    seconds = time.perf_counter() - started
+    # Per-activity totals, to the penny, for the equality check (outside the clock).
+    totals = con.con.execute(
+        f"select activity_id, sum(amount) from {name} group by activity_id order by activity_id"
+    ).fetchall()
+    digest = hashlib.sha256("\n".join(f"{a}|{amount}" for a, amount in totals).encode()).hexdigest()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / max(seconds, 1e-9)),
+            "peak_mib": round(peak_kib / 1024), "activities_costed": len(totals), "result_sha256": digest}
+
+
 def run_step(step: str, patients: int, folder: Path) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "carevalue.bench", "--child", step, "--patients", str(patients), "--folder", str(folder)],
@@ -136,6 +178,12 @@ def bench_size(patients: int) -> dict:
     result["episodes_stroke_matches_baseline"] = same
     result["episodes_stroke_time_ratio"] = round(
         result["episodes_stroke"]["seconds"] / max(result["episodes_stroke_sql_baseline"]["seconds"], 1e-9), 2
+    )
+    result["costing_matches_baseline"] = (
+        result["costing_plics"]["result_sha256"] == result["costing_plics_sql_baseline"]["result_sha256"]
+    )
+    result["costing_time_ratio"] = round(
+        result["costing_plics"]["seconds"] / max(result["costing_plics_sql_baseline"]["seconds"], 1e-9), 2
     )
     result["extract_bytes"] = sum(p.stat().st_size for p in (folder / "extract").glob("*"))
     shutil.rmtree(folder, ignore_errors=True)
@@ -183,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{r['patients']:,} patients: stroke episodes CareValue/SQL time ratio "
             f"{r['episodes_stroke_time_ratio']}, same rows: {r['episodes_stroke_matches_baseline']}"
+        )
+        print(
+            f"{r['patients']:,} patients: PLICS costing CareValue/SQL time ratio "
+            f"{r['costing_time_ratio']}, same pennies per activity: {r['costing_matches_baseline']}"
         )
 
 

@@ -328,6 +328,36 @@ def costing_report(
         out.print(f"CSV files written to {csv_dir}/")
 
 
+@costing_app.command("compare")
+def costing_compare(
+    warehouse: WarehouseOption = None,
+    conditions: Annotated[Path, typer.Option("--conditions", help="Folder of condition packs.")] = Path("conditions"),
+) -> None:
+    """Set each stage's bottom-up TDABC cost (from the process map its pack attaches)
+    beside the mean PLICS cost of that stage per episode in the current run. The
+    difference is a finding for the team, not an error."""
+    from rich.table import Table
+
+    from carevalue.config import warehouse_url
+    from carevalue.costing.compare_methods import compare_stage_costs
+    from carevalue.packs import load_packs
+    from carevalue.warehouse import connect
+
+    frame = compare_stage_costs(connect(warehouse_url(warehouse)), load_packs(conditions), conditions)
+    if frame.empty:
+        out.print("No stage of any pack has a process_map; see docs/condition-packs.md.")
+        return
+    table = Table(title="TDABC beside PLICS, per stage", title_justify="left")
+    for heading in ("condition", "stage", "episodes", "TDABC per patient", "PLICS mean per episode", "difference"):
+        table.add_column(heading, justify="left" if heading in ("condition", "stage") else "right")
+    for r in frame.itertuples():
+        table.add_row(
+            r.condition, r.stage, f"{r.episodes:,}", f"£{r.tdabc_per_patient:,.2f}",
+            f"£{r.plics_mean_per_episode:,.2f}", f"£{r.difference:,.2f} ({r.difference_pct:+.1f}%)",
+        )
+    out.print(table)
+
+
 @costing_app.command("tdabc")
 def costing_tdabc(
     model: Annotated[Path, typer.Argument(metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md.")],

@@ -345,6 +345,14 @@ class Stage(Frozen):
     match: tuple[StageRule, ...] = Field(
         min_length=1, description="Rules; an activity matching any of them is in the stage."
     )
+    process_map: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_./-]+\.(yaml|yml|json)#[a-z][a-z0-9_]*$",
+        description="A TDABC process that costs one patient's pass through this stage bottom up, "
+        "as FILE#PROCESS_ID with FILE relative to the pack folder (e.g. "
+        "'process_maps/hyperacute.yaml#hyperacute_assessment'); 'carevalue costing compare' "
+        "sets it beside the stage's PLICS cost.",
+    )
     why: Why = None
 
 
