@@ -58,7 +58,7 @@ def costed(tmp_path_factory):
     generate_trust(folder / "extract", 4_000, seed=9)
     con = connect(str(folder / "warehouse.duckdb"))
     ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
-    report = run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES))
+    report = run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
     return con, report
 
 
@@ -79,7 +79,8 @@ def test_episode_costs_never_count_an_activity_twice(costed):
     in_episodes = con.table("episode_activities").select("activity_id").distinct()
     activity_costs = con.table("activity_costs")
     claimed = activity_costs.semi_join(in_episodes, "activity_id").amount.sum().execute()
-    episode_total = con.table("episode_costs").amount.sum().execute()
+    plics_rows = con.table("episode_costs").filter(lambda t: t.method == "plics")
+    episode_total = plics_rows.amount.sum().execute()
     assert Decimal(str(episode_total)) == Decimal(str(claimed))
 
 
@@ -102,7 +103,7 @@ def test_a_costing_that_does_not_reconcile_is_not_published(costed, monkeypatch)
     before = con.table("runs").count().execute()
     monkeypatch.setattr(runs, "reconcile", lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."])
     with pytest.raises(UserError, match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01"):
-        run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES))
+        run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
     assert con.table("runs").count().execute() == before
 
 
@@ -111,7 +112,7 @@ def test_costing_reports_add_up_to_the_episode_costs(costed):
 
     con, _ = costed
     frames = {name: build(con) for name, build in REPORTS.items()}
-    total = float(con.table("episode_costs").amount.sum().execute())
+    total = float(con.table("episode_costs").filter(lambda t: t.method == "plics").amount.sum().execute())
     per_episode = frames["cost_per_episode"]
     assert per_episode["total"].sum() == pytest.approx(total, abs=0.05)
     assert (per_episode["p10"] <= per_episode["median"]).all()
@@ -152,10 +153,11 @@ def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed,
 
     with pytest.raises(UserError, match="Choose one source of costs"):
         run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), imported_costs=True)
-    report = run_pipeline(con, load_packs(ROOT / "conditions"), imported_costs=True)
+    report = run_pipeline(con, load_packs(ROOT / "conditions"), imported_costs=True, conditions_folder=ROOT / "conditions")
     assert report.costing["source"] == "imported"
     episode_costs_now = con.table("episode_costs")
-    assert set(episode_costs_now.method.execute()) == {"imported"}
+    assert set(episode_costs_now.method.execute()) == {"imported", "tdabc"}
+    episode_costs_now = episode_costs_now.filter(episode_costs_now.method == "imported")
     in_episodes = con.table("episode_activities").select("activity_id").distinct()
     claimed = con.table(IMPORTED_TABLE).semi_join(in_episodes, "activity_id").amount.sum().execute()
     assert float(episode_costs_now.amount.sum().execute()) == pytest.approx(float(claimed), abs=0.01)
@@ -166,7 +168,7 @@ def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
     from carevalue.costing.tdabc import cost_model, load_tdabc_model
 
     con, _ = costed
-    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES))
+    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
     frame = compare_stage_costs(con, load_packs(ROOT / "conditions"), ROOT / "conditions")
     row = frame.set_index(["condition", "stage"]).loc[("stroke", "hyperacute")]
     process = cost_model(load_tdabc_model(ROOT / "conditions/stroke/process_maps/hyperacute.yaml")).process(
@@ -177,3 +179,14 @@ def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
     assert row["difference"] == pytest.approx(row["plics_mean_per_episode"] - row["tdabc_per_patient"], abs=0.01)
     with pytest.raises(UserError, match="which does not exist"):
         tdabc_unit_cost(ROOT / "conditions/stroke", "process_maps/missing.yaml#x")
+
+
+def test_tdabc_rows_sit_beside_plics_rows_with_step_provenance(costed):
+    con, _ = costed
+    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
+    costs = con.table("episode_costs").execute()
+    tdabc = costs[costs.method == "tdabc"]
+    assert set(tdabc.stage) == {"hyperacute"} and set(tdabc.condition) == {"stroke"}
+    assert tdabc.provenance.str.startswith("process_maps/hyperacute.yaml#hyperacute_stage/").all()
+    reached = costs[(costs.method == "plics") & (costs.condition == "stroke") & (costs.stage == "hyperacute")]
+    assert set(tdabc.episode_id) == set(reached.episode_id)

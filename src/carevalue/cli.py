@@ -201,10 +201,12 @@ def run(
 
     packs = load_packs(conditions)
     con = connect(warehouse_url(warehouse))
-    _run_and_print(con, packs, costing_rules, imported_costs)
+    _run_and_print(con, packs, costing_rules, imported_costs, conditions)
 
 
-def _run_and_print(con, packs, costing_rules: Path | None = None, imported_costs: bool = False) -> None:
+def _run_and_print(
+    con, packs, costing_rules: Path | None = None, imported_costs: bool = False, conditions: Path = Path("conditions")
+) -> None:
     from rich.table import Table
 
     from carevalue.costing.plics_rules import load_costing_rules
@@ -212,7 +214,7 @@ def _run_and_print(con, packs, costing_rules: Path | None = None, imported_costs
 
     rules = load_costing_rules(costing_rules) if costing_rules else None
     with err.status("Building care-cycle episodes and costs…"):
-        report = run_pipeline(con, packs, rules, imported_costs=imported_costs)
+        report = run_pipeline(con, packs, rules, imported_costs=imported_costs, conditions_folder=conditions)
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
     table.add_column("episodes", justify="right")
@@ -265,7 +267,7 @@ def demo(
     con = connect(str(warehouse_path))
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
-    _run_and_print(con, load_packs(conditions), costing_rules)
+    _run_and_print(con, load_packs(conditions), costing_rules, conditions=conditions)
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")

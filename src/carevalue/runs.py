@@ -13,13 +13,19 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from carevalue.costing.episode_costs import episode_costs
-from carevalue.costing.imported_costs import IMPORTED_TABLE, METHOD_IMPORTED, imported_activity_costs
+from carevalue.costing.compare_methods import tdabc_step_costs
+from carevalue.costing.episode_costs import METHOD_TDABC, episode_costs
+from carevalue.costing.imported_costs import (
+    IMPORTED_TABLE,
+    METHOD_IMPORTED,
+    imported_activity_costs,
+)
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
@@ -54,6 +60,7 @@ def run_pipeline(
     costing_rules: CostingRules | None = None,
     *,
     imported_costs: bool = False,
+    conditions_folder: Path = Path("conditions"),
 ) -> RunReport:
     """Build every stage into a new run. Costs come from ``costing_rules`` (PLICS
     allocation of the ledger) or, with ``imported_costs``, from the trust's own per-activity
@@ -95,6 +102,10 @@ def run_pipeline(
         costed = _cost(con, built["episode_activities"], costing_rules, report)
     elif imported_costs:
         costed = _cost_from_imported(con, built["episode_activities"], report)
+    if costed:
+        costed["episode_costs"] = _with_tdabc_rows(
+            con, costed["episode_costs"], built["episode_activities"], packs, conditions_folder
+        )
     names = RESULT_TABLES + tuple(costed)
     with atomic(con):
         for name, parts in built.items():
@@ -169,6 +180,39 @@ def _cost_from_imported(con, activity_parts, report: RunReport) -> dict[str, ibi
         },
     }
     return {"episode_costs": costs}
+
+
+def _with_tdabc_rows(con, costs: ibis.Table, activity_parts, packs: list[ConditionPack], folder: Path) -> ibis.Table:
+    """Add method 'tdabc' rows for stages with a process map: every episode that reached
+    the stage gets the process's steps at their expected unit cost. They sit beside the
+    top-down rows (same episode and stage, another method); reports read one method at a
+    time, so nothing is counted twice."""
+    parts = []
+    for pack in packs:
+        for stage in pack.stages:
+            if not stage.process_map:
+                continue
+            steps = tdabc_step_costs(folder / pack.id, stage.process_map)
+            reached = ibis.union(*[
+                p.filter((p.condition == pack.id) & (p.stage == stage.id)).select("episode_id", "condition", "stage")
+                for p in activity_parts
+            ]).distinct()
+            rows = reached.cross_join(ibis.memtable(steps))
+            parts.append(
+                rows.select(
+                    "episode_id", "condition", "stage", "resource",
+                    department=ibis.literal(""),
+                    method=ibis.literal(METHOD_TDABC),
+                    provenance=rows.provenance,
+                    activities=ibis.literal(0).cast("int64"),
+                    amount=rows.amount.cast("decimal(18, 2)"),
+                )
+            )
+    if not parts:
+        return costs
+    schema = costs.schema()
+    combined = ibis.union(costs, *[align_columns(p, schema) for p in parts])
+    return scratch_table(con, "_carevalue_episode_costs_all_methods", combined)
 
 
 def _mean_cost_per_episode(costs: ibis.Table) -> ibis.Table:

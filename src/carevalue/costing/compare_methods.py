@@ -26,6 +26,24 @@ def tdabc_unit_cost(pack_folder: Path, process_map: str) -> float:
     return round(float(process.expected_cost), 2)
 
 
+def tdabc_step_costs(pack_folder: Path, process_map: str) -> pd.DataFrame:
+    """One row per step of the mapped process: its resource, expected cost of one unit to
+    the penny, and the provenance key ``FILE#PROCESS/STEP``."""
+    file, process_id = process_map.split("#", 1)
+    tdabc_unit_cost(pack_folder, process_map)  # the same checks, with the same messages
+    process = cost_model(load_tdabc_model(pack_folder / file)).process(process_id)
+    return pd.DataFrame(
+        [
+            {
+                "resource": step.resource,
+                "amount": round(float(step.expected_cost), 2),
+                "provenance": f"{process_map}/{step.id}",
+            }
+            for step in process.steps
+        ]
+    )
+
+
 def compare_stage_costs(con: BaseBackend, packs: list[ConditionPack], conditions_folder: Path) -> pd.DataFrame:
     if "episode_costs" not in con.list_tables():
         raise UserError("This warehouse has no costed run yet; run 'carevalue run --costing-rules FILE' first.")

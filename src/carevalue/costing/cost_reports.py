@@ -24,10 +24,17 @@ def _require(con: BaseBackend) -> None:
         )
 
 
-def cost_per_episode_by_condition(con: BaseBackend) -> pd.DataFrame:
-    """Distribution of whole-pathway cost per episode, per condition."""
+def _whole_pathway_costs(con: BaseBackend) -> ibis.Table:
+    """The run's top-down costs (PLICS or imported): the bottom-up TDABC rows for mapped
+    stages sit beside them for comparison and are left out so no stage is counted twice."""
     _require(con)
     costs = con.table("episode_costs")
+    return costs.filter(costs.method != "tdabc")
+
+
+def cost_per_episode_by_condition(con: BaseBackend) -> pd.DataFrame:
+    """Distribution of whole-pathway cost per episode, per condition."""
+    costs = _whole_pathway_costs(con)
     per_episode = costs.group_by(["condition", "episode_id"]).aggregate(cost=costs.amount.sum().cast("float64"))
     summary = per_episode.group_by("condition").aggregate(
         episodes=per_episode.count(),
@@ -42,8 +49,7 @@ def cost_per_episode_by_condition(con: BaseBackend) -> pd.DataFrame:
 
 def cost_by_stage(con: BaseBackend) -> pd.DataFrame:
     """Mean cost per episode of each stage, and its share of the condition's cost."""
-    _require(con)
-    costs = con.table("episode_costs")
+    costs = _whole_pathway_costs(con)
     episodes = costs.group_by("condition").aggregate(episodes=costs.episode_id.nunique())
     stages = costs.group_by(["condition", "stage"]).aggregate(total=costs.amount.sum().cast("float64"))
     stages = stages.join(episodes, "condition")
@@ -55,8 +61,7 @@ def cost_by_stage(con: BaseBackend) -> pd.DataFrame:
 
 
 def cost_by_resource(con: BaseBackend) -> pd.DataFrame:
-    _require(con)
-    costs = con.table("episode_costs")
+    costs = _whole_pathway_costs(con)
     grouped = costs.group_by(["condition", "resource"]).aggregate(total=costs.amount.sum().cast("float64"))
     share = grouped.total / grouped.total.sum().over(group_by=grouped.condition)
     return grouped.mutate(share=share).order_by(["condition", ibis.desc("total")]).execute().round(4)
@@ -64,8 +69,7 @@ def cost_by_resource(con: BaseBackend) -> pd.DataFrame:
 
 def top_cost_drivers(con: BaseBackend, top: int = TOP_DRIVERS) -> pd.DataFrame:
     """The largest stage × resource × department cells per condition."""
-    _require(con)
-    costs = con.table("episode_costs")
+    costs = _whole_pathway_costs(con)
     cells = costs.group_by(["condition", "stage", "resource", "department"]).aggregate(
         total=costs.amount.sum().cast("float64"), activities=costs.activities.sum()
     )

@@ -14,6 +14,7 @@ import ibis
 from ibis import _
 
 METHOD_PLICS = "plics"
+METHOD_TDABC = "tdabc"
 
 
 def split_shared_activity_costs(episode_activities: ibis.Table, activity_costs: ibis.Table) -> ibis.Table:
