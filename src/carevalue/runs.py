@@ -98,20 +98,17 @@ def run_pipeline(
         report.seconds[pack.id] = round(time.perf_counter() - clock, 2)
 
     costed = {}
+    all_activities = stack(built["episode_activities"])
     if costing_rules is not None:
-        costed = _cost(con, built["episode_activities"], costing_rules, report)
+        costed = _cost(con, all_activities, costing_rules, report)
     elif imported_costs:
-        costed = _cost_from_imported(con, built["episode_activities"], report)
+        costed = _cost_from_imported(con, all_activities, report)
     if costed:
-        costed["episode_costs"] = _with_tdabc_rows(
-            con, costed["episode_costs"], built["episode_activities"], packs, conditions_folder
-        )
+        costed["episode_costs"] = _with_tdabc_rows(con, costed["episode_costs"], all_activities, packs, conditions_folder)
     names = RESULT_TABLES + tuple(costed)
     with atomic(con):
         for name, parts in built.items():
-            schema = union_schema(*[p.schema() for p in parts])
-            combined = ibis.union(*[align_columns(p, schema) for p in parts])
-            con.create_table(f"{name}__{run_id}", combined, overwrite=True)
+            con.create_table(f"{name}__{run_id}", stack(parts), overwrite=True)
         for name, expr in costed.items():
             con.create_table(f"{name}__{run_id}", expr, overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
@@ -121,7 +118,14 @@ def run_pipeline(
     return report
 
 
-def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[str, ibis.Table]:
+def stack(parts: list[ibis.Table]) -> ibis.Table:
+    """One table from the per-pack results; columns one pack lacks (its own case-mix
+    fields) are null for the others."""
+    schema = union_schema(*[p.schema() for p in parts])
+    return ibis.union(*[align_columns(p, schema) for p in parts])
+
+
+def _cost(con, episode_activities: ibis.Table, rules: CostingRules, report: RunReport) -> dict[str, ibis.Table]:
     """Allocate the ledger (PLICS), refuse to publish if it does not reconcile, and split
     activity costs over episodes."""
     clock = time.perf_counter()
@@ -133,8 +137,6 @@ def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[s
     if problems:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise UserError(f"Costing did not reconcile, so the run was not published: {problems[0]}{more}")
-    schema = union_schema(*[p.schema() for p in activity_parts])
-    episode_activities = ibis.union(*[align_columns(p, schema) for p in activity_parts])
     costs = scratch_table(con, "_carevalue_episode_costs", episode_costs(episode_activities, activity_costs))
     totals = quantum.aggregate(quantum=quantum.amount.sum(where=quantum.in_quantum)).execute()
     allocated = activity_costs.amount.sum().execute()
@@ -158,15 +160,13 @@ def _cost(con, activity_parts, rules: CostingRules, report: RunReport) -> dict[s
     }
 
 
-def _cost_from_imported(con, activity_parts, report: RunReport) -> dict[str, ibis.Table]:
+def _cost_from_imported(con, episode_activities: ibis.Table, report: RunReport) -> dict[str, ibis.Table]:
     if IMPORTED_TABLE not in con.list_tables():
         raise UserError(
             "There are no imported activity costs in this warehouse; load them with "
             "'carevalue costing import FOLDER' first."
         )
     activity_costs = imported_activity_costs(con.table(IMPORTED_TABLE))
-    schema = union_schema(*[p.schema() for p in activity_parts])
-    episode_activities = ibis.union(*[align_columns(p, schema) for p in activity_parts])
     costs = scratch_table(
         con, "_carevalue_episode_costs", episode_costs(episode_activities, activity_costs, METHOD_IMPORTED)
     )
@@ -182,7 +182,9 @@ def _cost_from_imported(con, activity_parts, report: RunReport) -> dict[str, ibi
     return {"episode_costs": costs}
 
 
-def _with_tdabc_rows(con, costs: ibis.Table, activity_parts, packs: list[ConditionPack], folder: Path) -> ibis.Table:
+def _with_tdabc_rows(
+    con, costs: ibis.Table, episode_activities: ibis.Table, packs: list[ConditionPack], folder: Path
+) -> ibis.Table:
     """Add method 'tdabc' rows for stages with a process map: every episode that reached
     the stage gets the process's steps at their expected unit cost. They sit beside the
     top-down rows (same episode and stage, another method); reports read one method at a
@@ -193,10 +195,8 @@ def _with_tdabc_rows(con, costs: ibis.Table, activity_parts, packs: list[Conditi
             if not stage.process_map:
                 continue
             steps = tdabc_step_costs(folder / pack.id, stage.process_map)
-            reached = ibis.union(*[
-                p.filter((p.condition == pack.id) & (p.stage == stage.id)).select("episode_id", "condition", "stage")
-                for p in activity_parts
-            ]).distinct()
+            in_stage = (episode_activities.condition == pack.id) & (episode_activities.stage == stage.id)
+            reached = episode_activities.filter(in_stage).select("episode_id", "condition", "stage").distinct()
             rows = reached.cross_join(ibis.memtable(steps))
             parts.append(
                 rows.select(
