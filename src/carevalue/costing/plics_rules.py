@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from carevalue.errors import UserError
+from carevalue.packs.base import Frozen
 
 ActivityDriver = Literal[
     "bed_days",
@@ -30,11 +31,7 @@ ActivityDriver = Literal[
 EXPENSE_TYPES = ("pay", "non_pay", "overhead", "income", "excluded")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LedgerLines(_Frozen):
+class LedgerLines(Frozen):
     """A set of ledger lines: a cost centre and, optionally, some of its expense codes."""
 
     cost_centres: tuple[str, ...] = Field(
@@ -52,7 +49,7 @@ class LedgerLines(_Frozen):
         return [(centre, code) for centre in self.cost_centres for code in codes]
 
 
-class Quantum(_Frozen):
+class Quantum(Frozen):
     """What the cost quantum leaves out of the ledger total."""
 
     excluded_expense_types: tuple[str, ...] = Field(
@@ -71,7 +68,7 @@ class Quantum(_Frozen):
         return self
 
 
-class Department(_Frozen):
+class Department(Frozen):
     """A patient-facing department and its share of each overhead driver."""
 
     name: str = Field(description="Department name, as pools name it.")
@@ -89,7 +86,7 @@ class Department(_Frozen):
         return self
 
 
-class Overhead(_Frozen):
+class Overhead(Frozen):
     """Support cost lines apportioned to departments by a driver declared per department."""
 
     id: str = Field(description="Name of the overhead in reports, e.g. 'estates'.")
@@ -99,7 +96,7 @@ class Overhead(_Frozen):
     )
 
 
-class ActivityMatch(_Frozen):
+class ActivityMatch(Frozen):
     """Which activity rows a pool is spread over."""
 
     cost_centres: tuple[str, ...] = Field(min_length=1, description="Activity cost_centre values.")
@@ -110,7 +107,7 @@ class ActivityMatch(_Frozen):
     )
 
 
-class Pool(_Frozen):
+class Pool(Frozen):
     """A cost pool: ledger lines of one resource in one department, and its activity driver."""
 
     id: str = Field(description="Name of the pool in reports, e.g. 'critical_care_beds'.")
@@ -150,7 +147,7 @@ class Pool(_Frozen):
         return self
 
 
-class CostingRules(_Frozen):
+class CostingRules(Frozen):
     """The whole costing-rules file (docs/costing.md describes it field by field)."""
 
     rules_version: str = Field(description="Version of these rules; bump it on every change.")
