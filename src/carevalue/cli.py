@@ -213,7 +213,7 @@ def _run_and_print(
     from carevalue.runs import run_pipeline
 
     rules = load_costing_rules(costing_rules) if costing_rules else None
-    with err.status("Building care-cycle episodes and costs…"):
+    with err.status("Building care-cycle episodes, costs, outcomes and value…"):
         report = run_pipeline(con, packs, rules, imported_costs=imported_costs, conditions_folder=conditions)
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
@@ -241,6 +241,47 @@ def _run_and_print(
                 f"  {condition:<24} mean whole-pathway cost per episode £{figures['mean_cost']:,.0f} "
                 f"({figures['episodes']:,} episodes)"
             )
+    if report.outcomes:
+        _print_outcomes(report.outcomes)
+
+
+def _print_outcomes(outcomes: dict) -> None:
+    from rich.table import Table
+
+    for condition, rows in outcomes["headline"].items():
+        table = Table(title=f"{condition}: outcomes and value, all episodes (95% intervals)", title_justify="left")
+        table.add_column("measure")
+        table.add_column("figure", justify="right")
+        table.add_column("95% interval", justify="right")
+        table.add_column("episodes", justify="right")
+        for row in rows:
+            if row["value"] is None:
+                table.add_row(row["metric"], row["note"] or "—", "", f"{row['n_used']:,}")
+                continue
+            show = _figure(row["kind"], row["metric"])
+            interval = "" if row["lower"] is None else f"{show(row['lower'])} to {show(row['upper'])}"
+            table.add_row(row["metric"], show(row["value"]), interval, f"{row['n_used']:,}")
+        out.print(table)
+    for model in outcomes["models"]:
+        where = f"{model['condition']}/{model['outcome_id']}"
+        if model["fitted"]:
+            if model["family"] == "logistic":
+                out.print(
+                    f"Risk model {where}: {model['reason']} ({model['events']:,} events), "
+                    f"c-statistic {model['c_statistic']:.2f}."
+                )
+            else:
+                out.print(f"Risk model {where} ({model['family']}): {model['reason']}.")
+        else:
+            out.print(f"Risk model {where}: {model['reason']}.")
+
+
+def _figure(kind: str, metric: str):
+    if kind == "rate":
+        return lambda v: f"{v:.1%}"
+    if kind == "cost" or metric.endswith("__cost_per_good"):
+        return lambda v: f"£{v:,.0f}"
+    return lambda v: f"{v:,.2f}"
 
 
 @app.command()
@@ -272,7 +313,8 @@ def demo(
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
-        "activity_costs, episode_costs, cost_quantum, cost_reconciliation)")
+        "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
+        "metric_series, risk_models, value_sensitivity, prom_response)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
 
 

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import ibis
@@ -29,6 +29,7 @@ from carevalue.costing.imported_costs import (
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
+from carevalue.outcomes.outcomes_stage import OUTCOME_TABLES, run_outcomes_stage
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways.build_episodes import (
     FEEDS_NEEDED,
@@ -52,6 +53,7 @@ class RunReport:
     stages: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     costing: dict[str, object] = field(default_factory=dict)
+    outcomes: dict[str, object] = field(default_factory=dict)
 
 
 def run_pipeline(
@@ -105,17 +107,77 @@ def run_pipeline(
         costed = _cost_from_imported(con, all_activities, report)
     if costed:
         costed["episode_costs"] = _with_tdabc_rows(con, costed["episode_costs"], all_activities, packs, conditions_folder)
-    names = RESULT_TABLES + tuple(costed)
+    outcome_tables = _outcomes(con, tables, packs, built, costed, span, report)
+    names = RESULT_TABLES + tuple(costed) + tuple(outcome_tables)
     with atomic(con):
         for name, parts in built.items():
             con.create_table(f"{name}__{run_id}", stack(parts), overwrite=True)
         for name, expr in costed.items():
             con.create_table(f"{name}__{run_id}", expr, overwrite=True)
+        for name, frame in outcome_tables.items():
+            con.create_table(f"{name}__{run_id}", ibis.memtable(frame), overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
         for name in names:
             con.create_view(name, con.table(f"{name}__{run_id}"), overwrite=True)
     _drop_old_runs(con)
     return report
+
+
+def _outcomes(con, tables, packs, built, costed, span, report: RunReport) -> dict[str, pd.DataFrame]:
+    """Outcomes, risk models, value per episode and the metric series for every pack."""
+    clock = time.perf_counter()
+    stage_costs = None
+    if "episode_costs" in costed:
+        costs = costed["episode_costs"]
+        # One method per report: the top-down (or imported) rows, not the TDABC ones beside them.
+        costs = costs.filter(costs.method != METHOD_TDABC)
+        stage_costs = costs.group_by(["episode_id", "stage"]).aggregate(amount=costs.amount.sum()).execute()
+    if "prom_responses" in con.list_tables():
+        tables = {**tables, "prom_responses": con.table("prom_responses")}
+    episodes = dict(zip([p.id for p in packs], built["episodes"], strict=True))
+    result = run_outcomes_stage(con, tables, packs, episodes, stage_costs, span.last)
+    report.outcomes = {
+        "models": [
+            {k: m[k] for k in ("condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic")}
+            for m in result.models
+        ],
+        "measured": {
+            condition: int(((frame["status"] == "measured")).sum())
+            for condition, frame in result.tables["episode_outcomes"].groupby("condition")
+        },
+    }
+    series = result.tables["metric_series"]
+    overall = series[(series["period_type"] == "all") & (series["segment_type"] == "all")]
+    report.outcomes["headline"] = {
+        condition: [
+            {"metric": r.metric, "kind": r.metric_kind, "value": None if pd.isna(r.value) else float(r.value),
+             "lower": None if pd.isna(r.lower) else float(r.lower), "upper": None if pd.isna(r.upper) else float(r.upper),
+             "n_used": int(r.n_used), "note": None if pd.isna(r.note) else str(r.note)}
+            for r in rows.itertuples()
+        ]
+        for condition, rows in overall.groupby("condition")
+    }
+    report.seconds["outcomes"] = round(time.perf_counter() - clock, 2)
+    return {name: for_warehouse(frame) for name, frame in result.tables.items()}
+
+
+def for_warehouse(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain column types every engine accepts: dates as timestamps, text as strings,
+    nullable integers as floats (an all-blank object column would have no type)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            sample = values.dropna()
+            if not sample.empty and isinstance(sample.iloc[0], (date, datetime)):
+                frame[column] = pd.to_datetime(values)
+            elif not sample.empty and isinstance(sample.iloc[0], (bool,)):
+                frame[column] = values.astype("boolean")
+            else:
+                frame[column] = values.astype("string")
+        elif str(values.dtype) in ("Int64", "Int32"):
+            frame[column] = values.astype("float64")
+    return frame
 
 
 def stack(parts: list[ibis.Table]) -> ibis.Table:
@@ -235,6 +297,7 @@ def _record_run(con, run_id, started, packs, span, report: RunReport) -> None:
                 "episodes": json.dumps(report.episodes),
                 "seconds": json.dumps(report.seconds),
                 "costing": json.dumps(report.costing),
+                "outcomes": json.dumps(report.outcomes),
             }
         ]
     )
@@ -257,6 +320,6 @@ def current_run_id(con: BaseBackend) -> str | None:
 def _drop_old_runs(con: BaseBackend) -> None:
     runs = con.table(RUNS_TABLE).order_by(ibis.desc("finished_at")).execute()["run_id"].tolist()
     for old in runs[KEEP_RUNS:]:
-        for name in RESULT_TABLES + COSTING_TABLES:
+        for name in RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES:
             if f"{name}__{old}" in con.list_tables():
                 con.drop_table(f"{name}__{old}")

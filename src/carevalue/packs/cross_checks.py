@@ -173,8 +173,23 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
                     ("value_equations", index, "numerator", k, "outcome"),
                     _unknown("outcome", term.outcome, declared),
                 )
+    variables = [item_id for _, item_id in parts.ids["case_mix"]]
+    for index, equation in parts.items["value_equations"].items():
+        for w, weights in enumerate(equation.sensitivity_weights):
+            for k, term in enumerate(weights.numerator):
+                if term.outcome not in declared:
+                    yield Finding(
+                        ("value_equations", index, "sensitivity_weights", w, "numerator", k, "outcome"),
+                        _unknown("outcome", term.outcome, declared),
+                    )
     for index, outcome in outcomes.items():
         path = ("outcomes", index)
+        if outcome.risk_model is not None:
+            for k, variable in enumerate(outcome.risk_model.variables):
+                if variable not in variables:
+                    yield Finding(
+                        path + ("risk_model", "variables", k), _unknown("case-mix variable", variable, variables)
+                    )
         if isinstance(outcome, CascadeStep):
             previous = outcome.previous_step
             if previous is not None:

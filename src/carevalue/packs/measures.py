@@ -8,6 +8,7 @@ parameters, checked here, so a pack cannot ask for something no stage knows how 
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
@@ -34,6 +35,57 @@ ADMISSION_SCOPE_MEANING = (
     "within 24 hours of the previous one ending (e.g. acute stroke unit then rehabilitation)."
 )
 Reading = Literal["first", "last", "highest", "lowest"]
+# Outcomes whose value is 0 or 1 (a logistic risk model fits them); the rest are numbers.
+BINARY_KINDS = frozenset(
+    {
+        "death_within", "death_in_hospital", "readmission_within", "recurrence_within",
+        "reoperation_within", "discharge_destination", "complication", "cure_svr12",
+        "reinfection_after_cure", "cascade_step",
+    }
+)
+BINARY_SCORINGS = frozenset({"mrs_good_outcome"})
+
+
+class FitPeriod(Frozen):
+    from_date: date = Field(description="First index date of the episodes the model is fitted on.")
+    to_date: date = Field(description="Last index date of the episodes the model is fitted on.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FitPeriod:
+        if self.from_date > self.to_date:
+            raise ValueError(f"fit_on is inverted: {self.from_date} is after {self.to_date}")
+        return self
+
+
+class RiskModel(Frozen):
+    """How to work out each episode's expected value of an outcome from its case mix, so
+    that observed / expected compares teams and periods fairly."""
+
+    family: Literal["logistic", "linear", "gamma"] = Field(
+        description="'logistic' for a 0/1 outcome; 'linear' or 'gamma' (log link, for "
+        "positive skewed values such as length of stay) for a number."
+    )
+    variables: tuple[Identifier, ...] = Field(
+        min_length=1,
+        description="Ids of the pack's case-mix variables; text variables enter as one "
+        "indicator per category (the most common is the reference).",
+    )
+    fit_on: FitPeriod | None = Field(
+        default=None,
+        description="Fit on the episodes whose index date is in this period (a reference "
+        "period, e.g. the year before a service change); all measured episodes when absent.",
+    )
+    coefficients: dict[str, float] | None = Field(
+        default=None,
+        description="Published or previously fitted coefficients to use instead of fitting: "
+        "'intercept' and one per term ('age', 'stroke_type[haemorrhagic]'), on the link scale.",
+    )
+    min_events_per_variable: PositiveInt = Field(
+        default=10,
+        description="Fewest events (for a 0/1 outcome, the rarer of 1s and 0s; otherwise "
+        "episodes) per model term below which the model is not fitted.",
+    )
+    why: Why = None
 
 # ---------------------------------------------------------------------------- outcomes
 
@@ -67,11 +119,21 @@ class OutcomeBase(Frozen):
         description="Days in which the event counts or the measure must be collected. "
         "Outcome windows may reach past the end of the care cycle.",
     )
+    risk_model: RiskModel | None = Field(
+        default=None, description="Case-mix model for the expected value (observed / expected)."
+    )
     why: Why = None
 
     @model_validator(mode="after")
     def _consistent(self) -> OutcomeBase:
         kind = self.kind
+        if self.risk_model is not None:
+            binary = kind in BINARY_KINDS or getattr(self, "scoring", None) in BINARY_SCORINGS
+            if binary != (self.risk_model.family == "logistic"):
+                raise ValueError(
+                    f"risk_model family '{self.risk_model.family}' does not fit a "
+                    + ("0/1 outcome: use 'logistic'" if binary else "numeric outcome: use 'linear' or 'gamma'")
+                )
         allowed = SOURCES_BY_KIND.get(kind, ("derived",))
         if self.source not in allowed:
             raise ValueError(
@@ -485,6 +547,18 @@ class CostScope(Frozen):
         return self
 
 
+class WeightSet(Frozen):
+    name: Text = Field(description="What these weights represent, e.g. 'clinicians' ranking'.")
+    numerator: tuple[WeightedOutcome, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> WeightSet:
+        total = sum(part.weight for part in self.numerator)
+        if not math.isclose(total, 1.0, abs_tol=1e-9):
+            raise ValueError(f"the weights of '{self.name}' sum to {total:g}; they must sum to 1")
+        return self
+
+
 class ValueEquation(Frozen):
     """Value = outcomes that matter to patients / cost of the care that achieved them. The
     value stage puts each outcome on a 0-1 scale where 1 is best (reversing
@@ -495,6 +569,12 @@ class ValueEquation(Frozen):
     definition: Text = Field(description="Plain-English statement of the ratio.")
     numerator: tuple[WeightedOutcome, ...] = Field(min_length=1)
     cost: CostScope = Field(description="Which costs form the denominator.")
+    sensitivity_weights: tuple[WeightSet, ...] = Field(
+        default=(),
+        description="Alternative weights for a composite numerator; the value stage reports "
+        "whether rankings of teams, sites or periods change under them (equal weights are "
+        "always tried).",
+    )
     why: Why = None
 
     @model_validator(mode="after")

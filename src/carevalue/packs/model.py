@@ -356,6 +356,17 @@ class Stage(Frozen):
     why: Why = None
 
 
+class Reporting(Frozen):
+    """Disclosure and small-number rules for everything reported from the pack."""
+
+    min_cell: PositiveInt = Field(
+        default=10,
+        description="Fewest episodes a cell (a team, site, period or group) needs before a "
+        "rate, mean or ratio is shown; smaller cells say 'too few to report'.",
+    )
+    why: Why = None
+
+
 class ConditionPack(Frozen):
     """Everything CareValue needs to measure value for one condition."""
 
@@ -372,6 +383,9 @@ class ConditionPack(Frozen):
     )
     value_equations: tuple[ValueEquation, ...] = Field(
         min_length=1, description="How value is computed."
+    )
+    reporting: Reporting = Field(
+        default_factory=Reporting, description="Small-number rules for reports (optional)."
     )
 
     # Code list contents, attached by the loader (read-only: the pack stays immutable).

@@ -1,0 +1,105 @@
+"""The outcomes and value stage of a run, for every pack: outcomes per episode, case-mix
+scores and risk models, value per episode, the metric series and the checks around them.
+
+Reads the run's episodes (Ibis tables) and its episode costs; writes nothing itself:
+``runs.run_pipeline`` publishes the frames returned here as the run's tables.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import ibis
+import numpy as np
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from carevalue.outcomes.case_mix_scores import score_case_mix
+from carevalue.outcomes.derived_outcomes import MEASURED
+from carevalue.outcomes.episode_outcomes import build_episode_outcomes
+from carevalue.outcomes.episode_value import episode_value
+from carevalue.outcomes.metric_series import metric_series
+from carevalue.outcomes.prom_response import prom_response
+from carevalue.outcomes.risk_models import expected_values
+from carevalue.outcomes.value_sensitivity import value_sensitivity
+from carevalue.packs.model import ConditionPack
+
+OUTCOME_TABLES = (
+    "episode_outcomes", "episode_value", "metric_series", "risk_models", "value_sensitivity", "prom_response",
+)
+
+
+@dataclass
+class OutcomesResult:
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    models: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_outcomes_stage(
+    con: BaseBackend,
+    t: dict[str, ibis.Table],
+    packs: list[ConditionPack],
+    episodes_by_pack: dict[str, ibis.Table],
+    stage_costs: pd.DataFrame | None,
+    cutoff: date,
+    on_pack=None,
+) -> OutcomesResult:
+    """``stage_costs``: episode_id, stage, amount of one costing method (None: not costed)."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in OUTCOME_TABLES}
+    result = OutcomesResult()
+    for pack in packs:
+        clock = time.perf_counter()
+        episodes = episodes_by_pack[pack.id]
+        frame, _report = score_case_mix(t, pack, episodes, episodes.execute())
+        outcomes = build_episode_outcomes(con, t, pack, episodes, cutoff)
+        outcomes, models = add_expected(pack, frame, outcomes)
+        costs = stage_costs if stage_costs is not None else pd.DataFrame(columns=["episode_id", "stage", "amount"])
+        value = episode_value(pack, frame, outcomes, costs[costs["episode_id"].isin(frame["episode_id"])])
+        parts["episode_outcomes"].append(outcomes)
+        parts["episode_value"].append(value)
+        parts["metric_series"].append(metric_series(pack, value))
+        parts["value_sensitivity"].append(value_sensitivity(pack, value))
+        parts["prom_response"].append(prom_response(pack, frame, outcomes))
+        parts["risk_models"].append(pd.DataFrame.from_records(models))
+        result.models += models
+        result.seconds[pack.id] = round(time.perf_counter() - clock, 2)
+        if on_pack is not None:
+            on_pack(pack.id)
+    for name, frames in parts.items():
+        frames = [f for f in frames if not f.empty] or frames[:1]
+        result.tables[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return result
+
+
+def add_expected(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """``outcomes`` with ``expected`` filled for outcomes that have a risk model, and one
+    report per model (fitted or not, and why)."""
+    outcomes = outcomes.copy()
+    outcomes["expected"] = np.nan
+    reports = []
+    for outcome in pack.outcomes:
+        model = outcome.risk_model
+        if model is None:
+            continue
+        mine = outcomes[outcomes["outcome_id"] == outcome.id][["episode_id", "value", "status"]]
+        rows = frame.merge(mine, on="episode_id", how="left").set_index("episode_id")
+        fit_mask = rows["status"] == MEASURED
+        if model.fit_on is not None:
+            index_dates = pd.to_datetime(rows["index_date"]).dt.date
+            fit_mask &= (index_dates >= model.fit_on.from_date) & (index_dates <= model.fit_on.to_date)
+        expected, fitted = expected_values(outcome.id, model, rows, fit_mask)
+        where = outcomes["outcome_id"] == outcome.id
+        outcomes.loc[where, "expected"] = outcomes.loc[where, "episode_id"].map(expected).to_numpy()
+        reports.append({
+            "condition": pack.id, "outcome_id": outcome.id, "family": fitted.family, "fitted": fitted.fitted,
+            "reason": fitted.reason, "n": fitted.n, "events": fitted.events,
+            "c_statistic": fitted.c_statistic,
+            "coefficients": json.dumps(fitted.coefficients),
+            "calibration": None if fitted.calibration is None else fitted.calibration.to_json(orient="records"),
+            "fit_on": None if model.fit_on is None else f"{model.fit_on.from_date} to {model.fit_on.to_date}",
+        })
+    return outcomes, reports
