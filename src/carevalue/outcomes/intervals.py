@@ -58,11 +58,12 @@ def median_order(values: np.ndarray) -> tuple[float, float, float]:
     if n == 0:
         return (math.nan, math.nan, math.nan)
     median = float(np.median(values))
-    lower_rank = _median_rank(n)  # 0-based index of the lower limit
-    upper_rank = n - 1 - lower_rank
+    # The interval is the k-th smallest to the k-th largest value (1-based ranks k and
+    # n - k + 1), covering the median with probability 1 - 2 P(Binomial(n, 1/2) <= k - 1).
+    lower_rank = _median_rank(n)
     if lower_rank < 1:
         return (median, math.nan, math.nan)
-    return (median, float(values[lower_rank - 1]), float(values[upper_rank]))
+    return (median, float(values[lower_rank - 1]), float(values[n - lower_rank]))
 
 
 def poisson_ratio(observed: float, expected: float) -> tuple[float, float, float]:

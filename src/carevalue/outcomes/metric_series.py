@@ -141,9 +141,14 @@ def cell_metrics(pack: ConditionPack, columns: _Columns, positions: np.ndarray) 
         per_pound, lower, upper = intervals.ratio_of_sums(good, spent)
         out.append({"metric": f"{equation.id}__per_100k", "metric_kind": "value", "n_used": len(good),
                     "numerator": float(good.sum()), "denominator": float(spent.sum()),
-                    "value": per_pound * 1e5, "lower": lower * 1e5, "upper": upper * 1e5})
-        cost_per_good, lower, upper = intervals.ratio_of_sums(spent, good)
+                    "value": per_pound * 1e5, "lower": lower * 1e5, "upper": upper * 1e5,
+                    "note": None if spent.sum() > 0 else "not costed in this run"})
+        # A run without costs has no value figures (not "£0 per good outcome").
+        cost_per_good, lower, upper = (
+            intervals.ratio_of_sums(spent, good) if spent.sum() > 0 else (np.nan, np.nan, np.nan)
+        )
         out.append({"metric": f"{equation.id}__cost_per_good", "metric_kind": "value", "n_used": len(good),
                     "numerator": float(spent.sum()), "denominator": float(good.sum()),
-                    "value": cost_per_good, "lower": lower, "upper": upper})
+                    "value": cost_per_good, "lower": lower, "upper": upper,
+                    "note": None if spent.sum() > 0 else "not costed in this run"})
     return out

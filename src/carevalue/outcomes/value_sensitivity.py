@@ -48,8 +48,10 @@ def value_sensitivity(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
                 order = list(value.index)
                 if main_order is None:
                     main_order = order
-                same = order == main_order
+                # Compare the cells ranked under both: a weight set over fewer outcomes has
+                # more complete cases and may rank a cell the pack's weights could not.
                 common = [c for c in main_order if c in order]
+                same = [c for c in order if c in common] == common
                 tau = (
                     kendalltau([main_order.index(c) for c in common], [order.index(c) for c in common]).statistic
                     if len(common) > 1 else float("nan")

@@ -46,7 +46,7 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
     case = yaml.safe_load(file.read_text(encoding="utf-8"))
     result = CaseResult(file=file, name=case.get("name", file.stem))
     tables = {}
-    for feed in FEEDS_NEEDED:
+    for feed in (*FEEDS_NEEDED, "prom_responses"):
         rows = case.get("feeds", {}).get(feed, [])
         typed, problems = _typed_rows(feed, rows)
         result.failures += [f"the test's own {feed} rows are invalid: {p}" for p in problems]
@@ -54,7 +54,9 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
     if result.failures:
         return result
     span = DataSpan(first=_date(case.get("data_from", "2015-01-01")), last=_date(case.get("data_to", "2030-12-31")))
-    episodes, activities = build_episodes(con, prepare_tables(con, tables), pack, span)
+    prepared = prepare_tables(con, {name: table for name, table in tables.items() if name in FEEDS_NEEDED})
+    prepared["prom_responses"] = tables["prom_responses"]
+    episodes, activities = build_episodes(con, prepared, pack, span)
     got = episodes.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
     got_set = {
         (r.patient_id, r.index_encounter_id, str(_date(r.cycle_start)), str(_date(r.cycle_end)))
@@ -77,6 +79,10 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
         actual = stage_of.get(activity_id, [OUTSIDE])
         if actual != [expected]:
             result.failures.append(f"activity {activity_id}: expected stage {expected}, got {', '.join(actual)}")
+    # Imported here: the outcomes stage builds on this package's episode builder.
+    from carevalue.outcomes.assure_outcomes import check_outcomes
+
+    result.failures += check_outcomes(con, prepared, pack, episodes, want.get("outcomes", {}), span.last)
     return result
 
 
