@@ -350,7 +350,7 @@ def test_events_per_variable_counts_category_terms_and_episodes_for_numbers():
     few = pd.DataFrame({"cm_age": np.arange(9.0), "value": np.arange(1.0, 10.0)})
     fitted, _ = fit_risk_model("door_to_needle", gamma, few)
     assert not fitted.fitted
-    assert fitted.reason.startswith("not fitted: 9 episodes for 1 terms")
+    assert fitted.reason.startswith("not fitted: 9 episodes for 1 term;")
 
 
 def test_rows_with_missing_values_do_not_count_towards_the_rule():

@@ -89,7 +89,7 @@ def fit_risk_model(
     needed = model.min_events_per_variable * terms
     if events < needed:
         reason = (
-            f"not fitted: {events} {noun} for {terms} term{"s" if terms != 1 else ""}; the pack asks for at least "
+            f"not fitted: {events} {noun} for {terms} term{'s' if terms != 1 else ''}; the pack asks for at least "
             f"{model.min_events_per_variable} per term ({needed})"
         )
         return FittedModel(outcome_id, model.family, False, reason, n=len(y), events=events), levels
