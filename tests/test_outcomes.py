@@ -80,6 +80,32 @@ def test_outcome_declarations_are_validated(tmp_path, old, new, message):
     assert any(message in e.message for e in errors), [e.message for e in errors]
 
 
+def test_qalys_hold_the_utility_over_the_days_alive():
+    from carevalue.outcomes.qaly import qaly_outcome
+    from carevalue.packs.measures import QalyWithin
+
+    outcome = QalyWithin(
+        kind="qaly", id="q", name="q", definition="q", tier=1, direction="higher_is_better", timepoint="365d",
+        source="derived", window={"from_day": 0, "to_day": 365}, utility_outcome="u",
+    )
+    people = pd.DataFrame({
+        "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
+        "index_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-01", "2020-01-01", "2023-06-01"]),
+        "death_date": pd.to_datetime([None, "2020-07-01", "2020-01-31", None, None]),
+    })
+    utility = pd.DataFrame({
+        "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
+        "value": [0.8, 0.5, np.nan, np.nan, 0.9],
+        "status": ["measured", "measured", "not_applicable", "missing", "measured"],
+    })
+    got = qaly_outcome(outcome, people, utility, pd.Timestamp("2024-03-31").date()).set_index("episode_id")
+    assert got.loc["alive", "value"] == pytest.approx(0.8 * 366 / 365.25)  # days 0..365
+    assert got.loc["died_after", "value"] == pytest.approx(0.5 * 182 / 365.25)  # 2020-01-01 to 2020-07-01
+    assert got.loc["died_before", "value"] == 0.0 and got.loc["died_before", "status"] == "measured"
+    assert got.loc["no_answer", "status"] == "missing" and np.isnan(got.loc["no_answer", "value"])
+    assert got.loc["recent", "status"] == "not_due"
+
+
 # ---------------------------------------------------------------------- a whole trust
 
 

@@ -17,7 +17,8 @@ from ibis.backends import BaseBackend
 from carevalue.outcomes.derived_outcomes import derived_outcome
 from carevalue.outcomes.episode_facts import episode_facts
 from carevalue.outcomes.prom_outcomes import matched_responses, score_prom_outcome
-from carevalue.packs.measures import CascadeStep, PromScore, ReinfectionAfterCure
+from carevalue.outcomes.qaly import qaly_outcome
+from carevalue.packs.measures import CascadeStep, PromScore, QalyWithin, ReinfectionAfterCure
 from carevalue.packs.model import ConditionPack
 from carevalue.warehouse import scratch_table
 
@@ -45,6 +46,8 @@ def _reads(outcome) -> list[str]:
         return [x for x in (outcome.previous_step, outcome.evidence.outcome) if x]
     if isinstance(outcome, ReinfectionAfterCure):
         return [outcome.cure_outcome]
+    if isinstance(outcome, QalyWithin):
+        return [outcome.utility_outcome]
     return []
 
 
@@ -62,6 +65,15 @@ def build_episode_outcomes(
                 people = _people(facts, episodes)
             matched = _matched(t, facts, outcome)
             frame = score_prom_outcome(outcome, people, matched, cutoff)
+            computed[outcome.id] = scratch_table(
+                con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
+                ibis.memtable(frame.drop(columns=["note", "window_end"])),
+            )
+        elif isinstance(outcome, QalyWithin):
+            if people is None:
+                people = _people(facts, episodes)
+            utility = computed[outcome.utility_outcome].execute()
+            frame = qaly_outcome(outcome, people, utility, cutoff)
             computed[outcome.id] = scratch_table(
                 con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
                 ibis.memtable(frame.drop(columns=["note", "window_end"])),

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from carevalue.packs.base import LIST_SECTION_NOUNS, DataPath, DayWindow
 from carevalue.packs.codelists import CodeList
-from carevalue.packs.measures import CascadeStep, CureSvr12, ReinfectionAfterCure
+from carevalue.packs.measures import CascadeStep, CureSvr12, PromScore, QalyWithin, ReinfectionAfterCure
 from carevalue.packs.model import (
     OTHER_STAGE,
     CareCycle,
@@ -29,6 +29,7 @@ from carevalue.packs.stage_overlap import find_overlaps
 from carevalue.sources import feeds
 
 LIST_SECTIONS = tuple(LIST_SECTION_NOUNS)
+UTILITY_SCORINGS = ("eq5d5l_to_3l_dsu", "eq5d5l_index_devlin2018", "utility_weighted_mrs")
 NOUNS = LIST_SECTION_NOUNS
 # Fields that name a code list, and where the codes will be looked for.
 CODELIST_FIELDS = ("codelist", "among_codelist", "treatment_codelist", "after_most_recent")
@@ -212,6 +213,18 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
             if evidence is not None and evidence not in declared:
                 yield Finding(
                     path + ("evidence", "outcome"), _unknown("outcome", evidence, declared)
+                )
+        if isinstance(outcome, QalyWithin):
+            target = by_id.get(outcome.utility_outcome)
+            if outcome.utility_outcome not in declared:
+                yield Finding(
+                    path + ("utility_outcome",), _unknown("outcome", outcome.utility_outcome, declared)
+                )
+            elif target is not None and not (isinstance(target, PromScore) and target.scoring in UTILITY_SCORINGS):
+                yield Finding(
+                    path + ("utility_outcome",),
+                    f"utility_outcome '{outcome.utility_outcome}' must be a prom_score scored as a utility "
+                    f"({', '.join(UTILITY_SCORINGS)})",
                 )
         if isinstance(outcome, ReinfectionAfterCure):
             target = by_id.get(outcome.cure_outcome)

@@ -285,6 +285,20 @@ class DaysAtHome(OutcomeBase):
     window: RequiredWindow
 
 
+class QalyWithin(OutcomeBase):
+    """Quality-adjusted life years over the window: the utility from another outcome (an
+    EQ-5D or utility-weighted mRS score) held over the days alive in the window, divided by
+    365.25. A single measurement stands for the whole window, so this is an approximation
+    (area under a flat utility curve) and the docs say so."""
+
+    kind: Literal["qaly"]
+    window: RequiredWindow
+    utility_outcome: Identifier = Field(
+        description="Id of a prom_score outcome scored as a utility (eq5d5l_to_3l_dsu, "
+        "eq5d5l_index_devlin2018 or utility_weighted_mrs)."
+    )
+
+
 PromScoring = Literal[
     "eq5d5l_to_3l_dsu",
     "eq5d5l_index_devlin2018",
@@ -395,7 +409,8 @@ Outcome = Annotated[
     | DaysAtHome
     | PromScore
     | ClinicianScore
-    | CascadeStep,
+    | CascadeStep
+    | QalyWithin,
     Field(discriminator="kind"),
 ]
 SOURCES_BY_KIND: dict[str, tuple[str, ...]] = {
