@@ -190,8 +190,9 @@ def run(
         typer.Option("--imported-costs", help="Cost episodes from per-activity costs loaded by 'carevalue costing import'."),
     ] = False,
 ) -> None:
-    """Build care-cycle episodes for every condition pack, and with --costing-rules their
-    whole-pathway costs, into a new run of the warehouse.
+    """Build care-cycle episodes for every condition pack, with --costing-rules their
+    whole-pathway costs, then every outcome, risk model and value figure the packs declare,
+    into a new run of the warehouse.
 
     The new run replaces the current one only when it is complete; a failed run (or a
     costing that does not reconcile to the ledger) leaves the previous results in place."""
