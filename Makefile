@@ -34,6 +34,7 @@ test-fast: $(STAMP) ## the suite without slow tests
 
 bench: $(STAMP) ## measure generate and ingest at 100k and 1M patients (writes bench/results/*.json)
 	$(BIN)/python -m carevalue.bench
+	$(BIN)/python -m carevalue.bench_stats
 
 clean: ## remove the environment and generated data
 	rm -rf $(VENV) var

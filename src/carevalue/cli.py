@@ -263,6 +263,13 @@ def _print_outcomes(outcomes: dict) -> None:
             interval = "" if row["lower"] is None else f"{show(row['lower'])} to {show(row['upper'])}"
             table.add_row(row["metric"], show(row["value"]), interval, f"{row['n_used']:,}")
         out.print(table)
+    for condition, icons in outcomes.get("spc", {}).items():
+        special = {k: v for k, v in icons.items() if k != "common_cause"}
+        listing = ", ".join(f"{n} {icon.replace('_', ' ')}" for icon, n in sorted(special.items())) or "none"
+        out.print(
+            f"SPC, {condition}: {sum(icons.values())} monthly metrics charted for all patients; "
+            f"special cause at the latest month: {listing} (metric_spc_icons)."
+        )
     for model in outcomes["models"]:
         where = f"{model['condition']}/{model['outcome_id']}"
         if model["fitted"]:
@@ -309,14 +316,35 @@ def demo(
     con = connect(str(warehouse_path))
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
+    _record_demo_service_change(con, extract)
     _run_and_print(con, load_packs(conditions), costing_rules, conditions=conditions)
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
         "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
-        "metric_series, risk_models, value_sensitivity, prom_response)")
+        "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+
+
+def _record_demo_service_change(con, extract: Path) -> None:
+    """The synthetic trust's endocarditis team started on a known date; record it as the
+    team would, so the demo's SPC charts start a new baseline there."""
+    import json
+
+    import ibis
+    import pandas as pd
+
+    from carevalue.runs import SERVICE_CHANGES_TABLE
+    from carevalue.warehouse import replace_table
+
+    truth = json.loads((extract / "manifest.json").read_text())["truths"]["endocarditis"]
+    change = pd.DataFrame([{
+        "condition": "infective_endocarditis",
+        "change_date": pd.Timestamp(truth["service_change_date"]),
+        "description": truth["service_change"],
+    }])
+    replace_table(con, SERVICE_CHANGES_TABLE, ibis.memtable(change))
 
 
 @costing_app.command("import")

@@ -29,6 +29,7 @@ from carevalue.costing.imported_costs import (
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
+from carevalue.outcomes.metric_charts import CHART_TABLES, charts_for_run, metric_directions
 from carevalue.outcomes.outcomes_stage import OUTCOME_TABLES, run_outcomes_stage
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways.build_episodes import (
@@ -44,6 +45,7 @@ RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
 COSTING_TABLES = ("activity_costs", "episode_costs", "cost_quantum", "cost_reconciliation")
 KEEP_RUNS = 3
+SERVICE_CHANGES_TABLE = "service_changes"
 
 
 @dataclass
@@ -158,7 +160,23 @@ def _outcomes(con, tables, packs, built, costed, span, report: RunReport) -> dic
         for condition, rows in overall.groupby("condition")
     }
     report.seconds["outcomes"] = round(time.perf_counter() - clock, 2)
-    return {name: for_warehouse(frame) for name, frame in result.tables.items()}
+    clock = time.perf_counter()
+    charts = charts_for_run(series, _service_changes(con), metric_directions(packs))
+    report.seconds["charts"] = round(time.perf_counter() - clock, 2)
+    icons = charts["metric_spc_icons"]
+    overall = icons[(icons["segment_type"] == "all") & icons["charted"]]
+    report.outcomes["spc"] = {
+        condition: {str(k): int(v) for k, v in rows["variation"].value_counts().items()}
+        for condition, rows in overall.groupby("condition")
+    }
+    return {name: for_warehouse(frame) for name, frame in {**result.tables, **charts}.items()}
+
+
+def _service_changes(con) -> pd.DataFrame | None:
+    """Service changes teams have recorded (condition, change_date, description, optional
+    segment): the SPC charts start a new baseline at each."""
+    table = table_or_none(con, SERVICE_CHANGES_TABLE)
+    return None if table is None else table.to_pandas()
 
 
 def for_warehouse(frame: pd.DataFrame) -> pd.DataFrame:
@@ -320,6 +338,6 @@ def current_run_id(con: BaseBackend) -> str | None:
 def _drop_old_runs(con: BaseBackend) -> None:
     runs = con.table(RUNS_TABLE).order_by(ibis.desc("finished_at")).execute()["run_id"].tolist()
     for old in runs[KEEP_RUNS:]:
-        for name in RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES:
+        for name in RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + CHART_TABLES:
             if f"{name}__{old}" in con.list_tables():
                 con.drop_table(f"{name}__{old}")

@@ -33,6 +33,8 @@ from carevalue.stats import spc
 from carevalue.stats.funnel import LIMIT_COLUMNS, OD_COLUMNS, funnel
 from carevalue.stats.warnings import ShortSeriesWarning
 
+# The run's tables, in the order charts_for_run returns them.
+CHART_TABLES = ("metric_spc", "metric_spc_icons", "metric_funnel")
 MONTHLY = "admission_month"
 DEFAULT_DIRECTION = "neutral"
 # Segment types in the order metric_series builds them, so charts list "all" first.
@@ -95,11 +97,8 @@ def charts_for_run(
     ``metric_spc_icons`` (one row per series) and ``metric_funnel`` (one row per unit of
     each funnel)."""
     charts = spc_charts(metric_series, service_changes, directions=directions)
-    return {
-        "metric_spc": charts,
-        "metric_spc_icons": spc_icons(charts),
-        "metric_funnel": funnel_charts(metric_series),
-    }
+    tables = (charts, spc_icons(charts), funnel_charts(metric_series))
+    return dict(zip(CHART_TABLES, tables, strict=True))
 
 
 def metric_directions(packs: Iterable) -> dict[tuple[str, str], str]:
@@ -177,8 +176,9 @@ def spc_icons(charts: pd.DataFrame) -> pd.DataFrame:
     if charts.empty:
         return _empty(ICON_COLUMNS, ICON_TYPES)
     keys = ["condition", "metric", "segment_type", "segment"]
-    frame = charts.sort_values(keys + ["date"], kind="stable").reset_index(drop=True)
-    frame["_series"] = frame.groupby(keys, sort=False).ngroup()
+    # Series in the order the charts list them ("all" before sites), months in date order.
+    frame = charts.assign(_series=charts.groupby(keys, sort=False).ngroup().to_numpy())
+    frame = frame.sort_values(["_series", "date"], kind="stable").reset_index(drop=True)
     observed = frame[frame["y"].notna()]
     series = frame.groupby("_series", sort=True)
     icons = series.agg(
