@@ -42,7 +42,7 @@ from carevalue.packs.measures import (
 from carevalue.packs.model import ConditionPack, EventEnd
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import day_number, plus_days
-from carevalue.pathways.qualifying_events import POSITIONS, encounters_passing
+from carevalue.pathways.qualifying_events import POSITIONS, encounters_passing, encounters_with_code
 
 Tables = dict[str, ibis.Table]
 MEASURED, MISSING, NOT_DUE, NOT_APPLICABLE = "measured", "missing", "not_due", "not_applicable"
@@ -192,8 +192,6 @@ def _readmission_within(t, pack, facts, outcome: ReadmissionWithin, cutoff, earl
 
 def _recurrence_within(t, pack, facts, outcome: RecurrenceWithin, cutoff, earlier):
     """A later qualifying event of the same condition after the index spell has ended."""
-    from carevalue.pathways.qualifying_events import encounters_with_code
-
     coded = ibis.union(*[encounters_with_code(t, pack, rule) for rule in pack.cohort.inclusion], distinct=True)
     events = encounters_passing(t["encounters"], pack.cohort.index_event).semi_join(coded, ["encounter_id"])
     events = events.select("patient_id", new_id=_.encounter_id, when=_.start_at)
