@@ -562,15 +562,19 @@ class CostScope(Frozen):
         return self
 
 
+def check_weights_sum_to_one(numerator: tuple[WeightedOutcome, ...], which: str) -> None:
+    total = sum(part.weight for part in numerator)
+    if not math.isclose(total, 1.0, abs_tol=1e-9):
+        raise ValueError(f"{which} sum to {total:g}; they must sum to 1")
+
+
 class WeightSet(Frozen):
     name: Text = Field(description="What these weights represent, e.g. 'clinicians' ranking'.")
     numerator: tuple[WeightedOutcome, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> WeightSet:
-        total = sum(part.weight for part in self.numerator)
-        if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"the weights of '{self.name}' sum to {total:g}; they must sum to 1")
+        check_weights_sum_to_one(self.numerator, f"the weights of '{self.name}'")
         return self
 
 
@@ -594,7 +598,5 @@ class ValueEquation(Frozen):
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> ValueEquation:
-        total = sum(part.weight for part in self.numerator)
-        if not math.isclose(total, 1.0, abs_tol=1e-9):
-            raise ValueError(f"the numerator weights sum to {total:g}; they must sum to 1")
+        check_weights_sum_to_one(self.numerator, "the numerator weights")
         return self
