@@ -149,3 +149,60 @@ def test_a_new_run_replaces_the_views_and_a_failed_run_leaves_them(trust, monkey
 def test_run_without_loaded_data_is_a_plain_error():
     with pytest.raises(UserError, match="load an extract first"):
         run_pipeline(connect("duckdb://:memory:"), list(PACKS.values()))
+
+
+# --- the shapes the episode builder uses for speed give the same answers -----------------
+
+
+def _codelist(list_id: str, match: str, codes: list[tuple[str, str]]):
+    from carevalue.packs.codelists import Code, CodeList, normalise_code
+
+    return CodeList(list_id, match, tuple(
+        Code(system, code, normalise_code(system, code), "", "", line) for line, (system, code) in enumerate(codes)
+    ))
+
+
+def test_codelist_rows_keeps_exactly_the_rows_in_codelist_keeps_on_every_engine(engine):
+    import ibis
+
+    from carevalue.pathways.code_matching import codelist_rows, in_codelist, normalised_code
+
+    recorded = [
+        ("ICD10", "I63.9"), ("ICD10", " i639 "), ("ICD10", "I64X"), ("ICD10", "I64.x"), ("ICD10", "I64"),
+        ("ICD10", "I6"), ("ICD10", "I64XX"), ("ICD10", "I60.1"), ("ICD10", "s06"), ("ICD10", "S0"),
+        ("ICD10", "A09X"), ("ICD10", "A09"), ("ICD10", "K70.30"), ("ICD10", "K703X"), ("ICD10", None),
+        (None, "I639"), ("SNOMED", " 422504002"), ("SNOMED", "422504002X"), ("OPCS4", "x83.3"),
+        ("OPCS4", "X833X"), ("LOCAL", " fluclox "), ("NICIP", "chead"), ("READ", "I639"),
+    ]
+    lists = [
+        _codelist("exact", "exact", [("ICD10", "I63.9"), ("ICD10", "I64X"), ("ICD10", "A09X"), ("SNOMED", "422504002"),
+                                     ("OPCS4", "X83.3"), ("LOCAL", "FLUCLOX"), ("NICIP", "CHEAD")]),
+        _codelist("short_prefix", "prefix", [("ICD10", "I60"), ("ICD10", "S06"), ("OPCS4", "X8")]),
+        _codelist("long_prefix", "prefix", [("ICD10", "K7030"), ("ICD10", "A09")]),
+    ]
+    table = engine.create_table("recorded", ibis.memtable(pd.DataFrame(
+        {"row": range(len(recorded)), "code_system": [s for s, _ in recorded], "code": [c for _, c in recorded]}
+    )), overwrite=True)
+    table = table.mutate(code_norm=normalised_code(table.code_system, table.code))
+    for chosen in ([lists[0]], [lists[1]], [lists[2]], lists):
+        expected = table.filter(ibis.or_(*[in_codelist(table.code_system, table.code_norm, c) for c in chosen]))
+        found = codelist_rows(table, chosen)
+        assert sorted(found.row.execute()) == sorted(expected.row.execute()), [c.id for c in chosen]
+
+
+def test_a_scratch_table_reads_back_with_the_schema_duckdb_describes():
+    import ibis
+
+    from carevalue.warehouse import scratch_table, scratch_table_counted
+
+    con = connect("duckdb://:memory:")
+    rows = ibis.memtable(pd.DataFrame({"k": ["a", "b"], "n": [1, 2], "x": [0.5, None]}))
+    expr = rows.mutate(
+        at=ibis.null().cast("timestamp"), day=ibis.date(2020, 1, 1), flag=rows.n > 1, small=ibis.literal(1),
+        money=rows.n.cast("decimal(18, 2)"),
+    )
+    table, count = scratch_table_counted(con, "_scratch", expr)
+    assert count == 2
+    assert table.schema() == con.table("_scratch").schema()
+    again = scratch_table(con, "_scratch", table.filter(table.n > 1))  # reads the table it replaces
+    assert again.count().execute() == 1

@@ -15,6 +15,7 @@ the only module that knows which engine is underneath.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shutil
 import subprocess
@@ -22,7 +23,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
+import ibis.expr.schema as sch
+import sqlglot as sg
+import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
+from ibis.common.exceptions import IbisTypeError
 
 from carevalue.errors import UserError
 
@@ -102,9 +109,80 @@ def scratch_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     DuckDB keeps it as a temporary table (gone at disconnect). The PySpark backend has no
     temporary tables, so there it is an ordinary table, overwritten by the next run.
     """
+    if _fast_duckdb_path(con, name, expr):
+        return _duckdb_temp_table(con, name, expr)[0]
     if con.name == "pyspark":
         return con.create_table(name, expr, overwrite=True)
     return con.create_table(name, expr, temp=True, overwrite=True)
+
+
+def scratch_table_counted(con: BaseBackend, name: str, expr: ibis.Table) -> tuple[ibis.Table, int]:
+    """``scratch_table`` and the number of rows it holds. On DuckDB the count comes back
+    from the insert itself, so no ``count()`` query follows."""
+    if _fast_duckdb_path(con, name, expr):
+        return _duckdb_temp_table(con, name, expr)
+    table = scratch_table(con, name, expr)
+    return table, int(table.count().execute())
+
+
+def _fast_duckdb_path(con: BaseBackend, name: str, expr: ibis.Table) -> bool:
+    # An expression that reads the table it replaces keeps Ibis's copy-then-swap path.
+    return con.name == "duckdb" and name not in {t.name for t in expr.op().find(ops.PhysicalTable)}
+
+
+def _duckdb_temp_table(con: BaseBackend, name: str, expr: ibis.Table) -> tuple[ibis.Table, int]:
+    """``CREATE OR REPLACE TEMP TABLE`` with the column types Ibis declares (exactly as
+    ``create_table`` does), then ``INSERT`` the query: the same table in two statements,
+    where ``create_table(overwrite=True)`` takes eight (it fills a second table and copies
+    it across)."""
+    schema = expr.schema()
+    if schema.null_fields:
+        raise IbisTypeError(f"DuckDB cannot create a table with NULL typed columns: {schema.null_fields}")
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables, as create_table does
+    target = sg.table(name, catalog="temp", db="main", quoted=True)
+    create = sge.Create(
+        kind="TABLE",
+        this=sge.Schema(this=target, expressions=schema.to_sqlglot_column_defs(con.dialect)),
+        properties=sge.Properties(expressions=[sge.TemporaryProperty()]),
+        replace=True,
+    )
+    columns = [sge.to_identifier(column, quoted=True) for column in schema.names]
+    insert = sge.insert(con.compiler.to_sqlglot(expr), into=target, columns=columns)
+    con.con.execute(create.sql(con.dialect))
+    rows = con.con.execute(insert.sql(con.dialect, copy=False)).fetchone()[0]
+    stored = _stored_schema(con, schema)
+    if stored is None:
+        return con.table(name, database=("temp", "main")), int(rows)
+    namespace = ops.Namespace(catalog="temp", database="main")
+    return ops.DatabaseTable(name, schema=stored, source=con, namespace=namespace).to_expr(), int(rows)
+
+
+def _plain(dtype: dt.DataType) -> bool:
+    """A type whose DuckDB name reads back as the same Ibis type (no length, time zone,
+    odd precision or nesting for DuckDB to rewrite)."""
+    if isinstance(dtype, dt.String):
+        return dtype.length is None
+    if isinstance(dtype, dt.Timestamp):
+        return dtype.timezone is None and dtype.scale in (None, 0, 3, 6, 9)
+    if isinstance(dtype, dt.Decimal):
+        return dtype.precision is not None and dtype.scale is not None
+    return isinstance(dtype, (dt.Integer, dt.Floating, dt.Boolean, dt.Date))
+
+
+def _stored_schema(con: BaseBackend, schema: sch.Schema) -> sch.Schema | None:
+    """The schema ``con.table`` would read back (``DESCRIBE``) for a table just created
+    with ``schema``'s column definitions, without the round trip: each type as DuckDB
+    stores it (``timestamp`` comes back as ``timestamp(6)``). None for types this does
+    not cover, which then take the round trip."""
+    if not all(_plain(dtype) for dtype in schema.types):
+        return None
+    mapper = con.compiler.type_mapper
+    return sch.Schema({name: _stored_type(mapper, dtype) for name, dtype in schema.items()})
+
+
+@functools.cache
+def _stored_type(mapper, dtype: dt.DataType) -> dt.DataType:
+    return mapper.from_string(mapper.to_string(dtype), nullable=dtype.nullable)
 
 
 def scratch_view(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:

@@ -26,11 +26,17 @@ from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
 from carevalue.pathways.code_matching import normalised_code
 from carevalue.pathways.days import day_number, plus_days
-from carevalue.pathways.qualifying_events import qualifying_events
+from carevalue.pathways.qualifying_events import ENCOUNTER_COLUMNS, PATIENT_COLUMNS, qualifying_events
 from carevalue.warehouse import scratch_table, scratch_view
 
 Tables = dict[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
+EPISODE_CORE_COLUMNS = (
+    "episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id", "index_at",
+    "index_date", "cycle_start", "cycle_end", "cycle_end_event_at", "cycle_complete", "lookback_incomplete",
+    "age", *ENCOUNTER_COLUMNS, *PATIENT_COLUMNS,
+    "age_band", "ethnic_group", "admission_month", "admission_quarter", "financial_year",
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,10 @@ class DataSpan:
 
 
 def data_span(t: Tables) -> DataSpan:
-    span = t["encounters"].aggregate(first=_.start_at.min().date(), last=_.start_at.max().date()).execute()
-    return DataSpan(first=_as_date(span["first"][0]), last=_as_date(span["last"][0]))
+    # One row, read through Arrow: no pandas frame to build and convert for two dates.
+    span = t["encounters"].aggregate(first=_.start_at.min().date(), last=_.start_at.max().date())
+    row = span.to_pyarrow().to_pylist()[0]
+    return DataSpan(first=_as_date(row["first"]), last=_as_date(row["last"]))
 
 
 def _as_date(value) -> date:
@@ -82,8 +90,11 @@ def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataS
 
 
 def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> ibis.Table:
-    """Episodes with their index event, cycle, flags and segments (no case mix yet)."""
-    cycles = build_cycles(con, t, pack, qualifying_events(con, t, pack))
+    """Episodes with their index event, cycle, flags and segments (no case mix yet).
+
+    The index encounter's and the patient's columns come with the qualifying events, so
+    this step reads no feed table again."""
+    cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
     episodes = cycles.select(
         "patient_id",
         "cycle_number",
@@ -91,20 +102,12 @@ def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpa
         "cycle_start",
         "cycle_end",
         "cycle_end_event_at",
+        *ENCOUNTER_COLUMNS,
+        *PATIENT_COLUMNS,
         index_encounter_id=_.encounter_id,
         index_at=_.event_at,
         index_date=_.event_date,
     )
-    index_encounters = t["encounters"].select(
-        index_encounter_id=_.encounter_id,
-        index_setting=_.setting,
-        admission_method=_.admission_method,
-        site=_.site,
-        team=_.specialty,
-        index_end_at=_.end_at,
-    )
-    people = t["patients"].select("patient_id", "sex", "imd_decile", "ethnicity", "death_date")
-    episodes = episodes.join(index_encounters, "index_encounter_id").join(people, "patient_id")
     episodes = episodes.mutate(
         episode_id=episode_id(pack.id, episodes.patient_id, episodes.index_encounter_id),
         condition=ibis.literal(pack.id),
@@ -118,11 +121,7 @@ def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpa
         admission_quarter=segments.quarter(episodes.index_date),
         financial_year=segments.financial_year(episodes.index_date),
     )
-    first = ["episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id",
-             "index_at", "index_date", "cycle_start", "cycle_end", "cycle_end_event_at", "cycle_complete",
-             "lookback_incomplete"]
-    episodes = episodes.select(*first, *[c for c in episodes.columns if c not in first])
-    return scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes)
+    return scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes.select(*EPISODE_CORE_COLUMNS))
 
 
 def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:

@@ -17,7 +17,7 @@ from ibis.backends import BaseBackend
 from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import day_number, plus_days
-from carevalue.warehouse import scratch_table
+from carevalue.warehouse import scratch_table, scratch_table_counted
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
@@ -77,23 +77,33 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
     )
 
 
+INDEX_EVENT = ("patient_id", "encounter_id", "event_at", "event_date")
+
+
 def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
-    """One row per care cycle: the index event's columns plus cycle_number and bounds."""
+    """One row per care cycle: the index event's columns plus cycle_number and bounds.
+
+    The rounds carry only the index event's key and dates (narrow tables are quick to
+    write); the event's other columns are joined back once at the end."""
     name = f"_carevalue_{pack.id}_events"
     events = scratch_table(con, name, events)
     gap = pack.cohort.new_episode_after_days
     rounds: list[ibis.Table] = []
-    starts = first_per_patient(events.filter(_.eligible & _.incident))
+    starts = first_per_patient(events.filter(_.eligible & _.incident).select(*INDEX_EVENT))
     for number in range(1, MAX_ROUNDS + 1):
         cycles = cycle_bounds(t, pack, starts).mutate(cycle_number=ibis.literal(number))
-        cycles = scratch_table(con, f"_carevalue_{pack.id}_cycles_{number}", cycles)
-        if int(cycles.count().execute()) == 0:
+        cycles, found = scratch_table_counted(con, f"_carevalue_{pack.id}_cycles_{number}", cycles)
+        if found == 0:
             break
         rounds.append(cycles)
         last = cycles.select("patient_id", previous_end=_.cycle_end)
         later = events.join(last, "patient_id")
         later = later.filter(later.eligible & (later.event_date > plus_days(later.previous_end, gap)))
-        starts = first_per_patient(later.drop("previous_end"))
+        starts = first_per_patient(later.select(*INDEX_EVENT))
     if not rounds:
-        return cycle_bounds(t, pack, events.limit(0)).mutate(cycle_number=ibis.literal(0))
-    return ibis.union(*rounds) if len(rounds) > 1 else rounds[0]
+        none = events.select(*INDEX_EVENT).limit(0)
+        found = cycle_bounds(t, pack, none).mutate(cycle_number=ibis.literal(0))
+    else:
+        found = ibis.union(*rounds) if len(rounds) > 1 else rounds[0]
+    details = events.drop(*[c for c in INDEX_EVENT if c != "encounter_id"])
+    return found.join(details, "encounter_id")

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
 
 from carevalue.packs.model import ConditionPack, IndexEvent, QualifyingCode
-from carevalue.pathways.code_matching import in_codelist
+from carevalue.pathways.code_matching import codelist_rows
 from carevalue.pathways.days import age_in_years, day_number
-from carevalue.warehouse import scratch_table
 
 Tables = dict[str, ibis.Table]
 
@@ -23,14 +21,16 @@ def lowered_isin(column, values) -> ibis.expr.types.BooleanValue:
 
 
 def encounters_passing(encounters: ibis.Table, index_event: IndexEvent) -> ibis.Table:
-    keep = ibis.literal(True)
+    """The encounters that pass the index-event filters. Each filter is a plain conjunct
+    (a null fails a filter as False does), so DuckDB pushes them down to the scan."""
+    keep = []
     if index_event.settings:
-        keep &= encounters.setting.isin(list(index_event.settings)).fill_null(False)
+        keep.append(encounters.setting.isin(list(index_event.settings)))
     if index_event.admission_methods:
-        keep &= encounters.admission_method.isin(list(index_event.admission_methods)).fill_null(False)
+        keep.append(encounters.admission_method.isin(list(index_event.admission_methods)))
     if index_event.specialties:
-        keep &= lowered_isin(encounters.specialty, index_event.specialties)
-    return encounters.filter(keep)
+        keep.append(lowered_isin(encounters.specialty, index_event.specialties))
+    return encounters.filter(*keep) if keep else encounters
 
 
 def coded_rows(
@@ -41,11 +41,11 @@ def coded_rows(
     codelist = pack.codelist(codelist_id)
     if source == "diagnoses":
         d = t["diagnoses"]
-        hit = in_codelist(d.code_system, d.code_norm, codelist) & POSITIONS[position or "any"](d.position)
+        found = codelist_rows(d.filter(POSITIONS[position or "any"](d.position)), [codelist])
         starts = t["encounters"].select("encounter_id", when=_.start_at)
-        return d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id")
-    a = t["activities"]
-    return a.filter(in_codelist(a.code_system, a.code_norm, codelist)).select("patient_id", "encounter_id", when=_.start_at)
+        return found.select("patient_id", "encounter_id").join(starts, "encounter_id")
+    found = codelist_rows(t["activities"], [codelist])
+    return found.select("patient_id", "encounter_id", when=found.start_at)
 
 
 def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -> ibis.Table:
@@ -54,60 +54,104 @@ def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -
     return rows.filter(rows.encounter_id.notnull()).select("patient_id", "encounter_id")
 
 
-def qualifying_events(con: BaseBackend, t: Tables, pack: ConditionPack) -> ibis.Table:
+def qualifying_encounter_ids(t: Tables, pack: ConditionPack, rules: list[QualifyingCode]) -> ibis.Table:
+    """The encounter ids (one column, ``encounter_id``, possibly repeated: for a semi-join)
+    on which any of ``rules``' codes is recorded. Rules that read the same source in the
+    same position are found together (``codelist_rows`` over all their lists)."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for rule in rules:
+        position = rule.position or "any" if rule.source == "diagnoses" else None
+        groups.setdefault((rule.source, position), []).append(rule.codelist)
+    parts = []
+    for (source, position), codelists in groups.items():
+        rows = t[source]
+        if position is not None:
+            rows = rows.filter(POSITIONS[position](rows.position))
+        found = codelist_rows(rows, [pack.codelist(c) for c in codelists])
+        parts.append(found.filter(found.encounter_id.notnull()).select("encounter_id"))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+# Columns of the index encounter and of the patient that every episode carries; taken
+# with the qualifying events so the episode needs no second pass over either table.
+ENCOUNTER_COLUMNS = {"index_setting": "setting", "admission_method": "admission_method", "site": "site",
+                     "team": "specialty", "index_end_at": "end_at"}
+PATIENT_COLUMNS = ("sex", "imd_decile", "ethnicity", "death_date")
+
+
+def qualifying_events(t: Tables, pack: ConditionPack) -> ibis.Table:
     """One row per qualifying encounter: patient_id, encounter_id, event_at, event_date,
-    age, eligible (may start a cycle), incident (no qualifying event in the look-back)."""
+    age, eligible (may start a cycle), incident (no qualifying event in the look-back),
+    then the encounter's and patient's columns an episode reports (``ENCOUNTER_COLUMNS``,
+    ``PATIENT_COLUMNS``).
+
+    One expression, not materialised: the exclusion and look-back checks read the events
+    again, which DuckDB computes once (a common table expression read more than once is
+    materialised); the caller materialises the result."""
     cohort = pack.cohort
-    coded = ibis.union(*[encounters_with_code(t, pack, rule) for rule in cohort.inclusion], distinct=True)
+    coded = qualifying_encounter_ids(t, pack, list(cohort.inclusion))
     encounters = encounters_passing(t["encounters"], cohort.index_event)
     events = encounters.semi_join(coded, ["encounter_id"]).select(
-        "patient_id", "encounter_id", event_at=_.start_at, event_date=_.start_at.date()
+        "patient_id", "encounter_id", event_at=_.start_at, event_date=_.start_at.date(),
+        **{name: _[column] for name, column in ENCOUNTER_COLUMNS.items()},
     )
-    patients = t["patients"].select("patient_id", "birth_date")
-    events = events.join(patients, "patient_id").mutate(age=age_in_years(_.birth_date.cast("date"), _.event_date))
-    events = events.drop("birth_date")
-
+    patients = t["patients"].select("patient_id", "birth_date", *PATIENT_COLUMNS)
+    events = events.join(patients, "patient_id")
+    events = events.select(
+        "patient_id", "encounter_id", "event_at", "event_date",
+        age=age_in_years(events.birth_date.cast("date"), events.event_date),
+        **{name: events[name] for name in (*ENCOUNTER_COLUMNS, *PATIENT_COLUMNS)},
+    )
     eligible = ibis.literal(True)
     if cohort.age.min_years is not None:
         eligible &= events.age >= cohort.age.min_years
     if cohort.age.max_years is not None:
         eligible &= events.age <= cohort.age.max_years
-    # Materialised: the exclusion and look-back checks each read the events again.
-    events = scratch_table(con, f"_carevalue_{pack.id}_qualifying", events.mutate(eligible=eligible.fill_null(False)))
-    events = _mark_excluded(t, pack, events)
-    return _mark_incident(events, cohort.lookback_days)
+    # A projection of the join above, not the join itself: joining it again (exclusions,
+    # look-back) then starts new joins instead of extending that join chain, and the
+    # engine sees one shared subquery.
+    events = events.mutate(eligible=eligible.fill_null(False))
+    return _mark_excluded_and_incident(t, pack, events)
 
 
-def flag_by_key(table: ibis.Table, keys: ibis.Table, key: str, flag: str) -> ibis.Table:
-    """``table`` plus a boolean ``flag``: whether its ``key`` is among ``keys[key]``."""
-    marks = keys.select(key).distinct().mutate(**{flag: ibis.literal(True)})
-    joined = table.left_join(marks, key)
-    joined = joined.drop(f"{key}_right") if f"{key}_right" in joined.columns else joined
-    return joined.mutate(**{flag: joined[flag].fill_null(False)})
-
-
-def _mark_excluded(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
-    for number, exclusion in enumerate(pack.cohort.exclusions):
+def _excluded_ids(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table | None:
+    """Encounter ids of ``events`` with an exclusion code in the exclusion's window."""
+    parts = []
+    for exclusion in pack.cohort.exclusions:
         found = coded_rows(t, pack, exclusion.codelist, exclusion.source, exclusion.position)
-        pairs = events.select("patient_id", "encounter_id", "event_date").join(
-            found.select("patient_id", "when"), "patient_id"
-        )
-        day = day_number(pairs.when, pairs.event_date)
-        excluded = pairs.filter(day.between(exclusion.window.from_day, exclusion.window.to_day))
-        flag = f"_excluded_{number}"
-        events = flag_by_key(events, excluded, "encounter_id", flag)
-        events = events.mutate(eligible=events.eligible & ~events[flag]).drop(flag)
-    return events
+        found = found.select(found_patient_id=found.patient_id, found_when=found.when)
+        day = day_number(found.found_when, events.event_date)
+        window = day.between(exclusion.window.from_day, exclusion.window.to_day)
+        pairs = events.join(found, [events.patient_id == found.found_patient_id, window])
+        parts.append(pairs.select("encounter_id"))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
-def _mark_incident(events: ibis.Table, lookback_days: int) -> ibis.Table:
-    """incident: no other qualifying event (eligible or not) in the look-back days before."""
-    earlier = events.select("patient_id", earlier_id=_.encounter_id, earlier_at=_.event_at, earlier_date=_.event_date)
-    pairs = events.select("patient_id", "encounter_id", "event_at", "event_date").join(earlier, "patient_id")
-    gap = day_number(pairs.earlier_date, pairs.event_date)  # negative: days before
-    before = (pairs.earlier_at < pairs.event_at) | (
-        (pairs.earlier_at == pairs.event_at) & (pairs.earlier_id < pairs.encounter_id)
+def _prevalent_ids(events: ibis.Table, lookback_days: int) -> ibis.Table:
+    """Encounter ids of ``events`` with another qualifying event (eligible or not) in the
+    look-back days before. ``events`` is joined to itself as it is (no projection first),
+    so the engine computes it once."""
+    earlier = events.view()
+    gap = day_number(earlier.event_date, events.event_date)  # negative: days before
+    before = (earlier.event_at < events.event_at) | (
+        (earlier.event_at == events.event_at) & (earlier.encounter_id < events.encounter_id)
     )
-    prevalent = pairs.filter(before & (gap >= -lookback_days))
-    events = flag_by_key(events, prevalent, "encounter_id", "_prevalent")
-    return events.mutate(incident=~events._prevalent).drop("_prevalent")
+    pairs = events.join(earlier, [events.patient_id == earlier.patient_id, before, gap >= -lookback_days])
+    return pairs.select(encounter_id=events.encounter_id)
+
+
+def _mark_excluded_and_incident(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
+    """eligible: also no exclusion code in its window; incident: no qualifying event in
+    the look-back. Both lists of ids are found from the same ``events``, so the engine
+    reads it as one shared subquery."""
+    def among(ids: ibis.Table) -> ibis.expr.types.BooleanValue:
+        return events.encounter_id.isin(ids.encounter_id).fill_null(False)
+
+    eligible = events.eligible
+    excluded = _excluded_ids(t, pack, events)
+    if excluded is not None:
+        eligible &= ~among(excluded)
+    prevalent = among(_prevalent_ids(events, pack.cohort.lookback_days))
+    return events.mutate(eligible=eligible, incident=~prevalent)
