@@ -32,8 +32,9 @@ test: $(STAMP) ## validate the condition packs, run their test patients, then ru
 test-fast: $(STAMP) ## the suite without slow tests
 	$(BIN)/python -m pytest -m 'not slow'
 
-bench: $(STAMP) ## measure generate and ingest at 100k and 1M patients (writes bench/results/*.json)
+bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at 100k and 1M patients (writes bench/results/*.json)
 	$(BIN)/python -m carevalue.bench
+	$(BIN)/python -m carevalue.bench_outcomes
 	$(BIN)/python -m carevalue.bench_stats
 
 clean: ## remove the environment and generated data

@@ -31,3 +31,20 @@ def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     assert result["costing_plics"]["rows"] == result["costing_plics_sql_baseline"]["rows"]
     assert result["costing_matches_baseline"] is True
     assert result["costing_time_ratio"] > 0
+
+
+@pytest.mark.slow
+def test_outcomes_bench_times_every_stage_against_the_episode_baseline(tmp_path, monkeypatch):
+    from carevalue import bench_outcomes
+
+    monkeypatch.chdir(tmp_path)
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "conditions").symlink_to(repo / "conditions")
+    (tmp_path / "costing").symlink_to(repo / "costing")
+    bench_outcomes.main(["3000"])
+    result = json.loads((tmp_path / "bench/results/outcomes_3000.json").read_text())
+    assert set(result["stage_seconds"]) >= {"stroke", "costing", "outcomes", "charts"}
+    assert result["baseline_episodes_seconds"] > 0
+    assert result["episode_outcome_rows"] > result["episodes"]["stroke"]
+    assert result["metric_series_rows"] > 0
+    assert result["outcomes_over_episodes"] > 0
