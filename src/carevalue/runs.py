@@ -89,8 +89,7 @@ def run_pipeline(
     built: dict[str, list[ibis.Table]] = {name: [] for name in RESULT_TABLES}
     for pack in packs:
         clock = time.perf_counter()
-        episodes, activities = build_episodes(con, tables, pack, span)
-        episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes", episodes)
+        episodes, activities = build_episodes(con, tables, pack, span)  # episodes come materialised
         activities = scratch_table(con, f"_carevalue_{pack.id}_activities", activities)
         built["episodes"].append(episodes)
         built["episode_activities"].append(activities)
