@@ -473,7 +473,8 @@ def test_metric_directions_follow_the_packs():
 @pytest.mark.slow
 def test_charts_of_a_whole_synthetic_trust(tmp_path):
     from carevalue.packs import load_packs
-    from carevalue.runs import for_warehouse, run_pipeline
+    from carevalue.runs import run_pipeline
+    from carevalue.warehouse import warehouse_table
     from carevalue.sources.ingest import ingest_extract
     from carevalue.synthetic.generate_trust import generate_trust
 
@@ -526,5 +527,5 @@ def test_charts_of_a_whole_synthetic_trust(tmp_path):
 
     # The tables store in the warehouse as the run stores its outcome tables.
     for name, frame in {**tables, "metric_funnel": funnels}.items():
-        con.create_table(f"test_{name}", ibis.memtable(for_warehouse(frame)), overwrite=True)
+        con.create_table(f"test_{name}", warehouse_table(frame), overwrite=True)
         assert con.table(f"test_{name}").count().execute() == len(frame)

@@ -269,3 +269,25 @@ def test_costed_value_uses_one_costing_method(tmp_path):
     value = con.table("episode_value").to_pandas().merge(top_down, on="episode_id")
     assert len(value) > 50
     np.testing.assert_allclose(value["cost_whole_cycle"], value["total"].astype(float), rtol=1e-9)
+
+
+def test_a_whole_run_with_outcomes_and_charts_on_every_engine(engine, tiny_extract):
+    """The outcomes stage is Ibis over the feeds, then pure statistics; the run publishes
+    its frames on whichever engine holds the warehouse."""
+    ingest_extract(tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True))
+    report = run_pipeline(engine, list(PACKS.values()))
+    assert report.episodes["stroke"] == 1
+    outcomes = engine.table("episode_outcomes").to_pandas()
+    stroke = outcomes[outcomes["condition"] == "stroke"].set_index("outcome_id")
+    assert len(stroke) == len(PACKS["stroke"].outcomes)
+    # P1: admitted 2020-01-01 10:00 with I63.9, home on 2020-01-09 12:00; the data end on
+    # 2020-03-01, so the 90-day outcomes are not yet due.
+    assert stroke.loc["discharged_home", ["value", "status"]].tolist() == [1.0, "measured"]
+    assert stroke.loc["acute_length_of_stay", "value"] == pytest.approx(8 + 2 / 24)
+    assert stroke.loc["death_90d", "status"] == "not_due"
+    assert stroke.loc["door_to_needle", "status"] == "not_applicable"
+    for name in ("episode_value", "metric_series", "risk_models", "metric_spc", "metric_spc_icons"):
+        assert name in engine.list_tables(), name
+    series = engine.table("metric_series").to_pandas()
+    # One episode: every figure is suppressed, and says why.
+    assert series["suppressed"].all() and series["value"].isna().all()

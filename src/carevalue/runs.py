@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ibis
@@ -39,7 +39,7 @@ from carevalue.pathways.build_episodes import (
     prepare_tables,
 )
 from carevalue.sources.merge_feed import align_columns, union_schema
-from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none
+from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none, warehouse_table
 
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
@@ -116,7 +116,7 @@ def run_pipeline(
         for name, expr in costed.items():
             con.create_table(f"{name}__{run_id}", expr, overwrite=True)
         for name, frame in outcome_tables.items():
-            con.create_table(f"{name}__{run_id}", ibis.memtable(frame), overwrite=True)
+            con.create_table(f"{name}__{run_id}", warehouse_table(frame), overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
         for name in names:
             con.create_view(name, con.table(f"{name}__{run_id}"), overwrite=True)
@@ -168,7 +168,7 @@ def _outcomes(con, tables, packs, built, costed, span, report: RunReport) -> dic
         condition: {str(k): int(v) for k, v in rows["variation"].value_counts().items()}
         for condition, rows in overall.groupby("condition")
     }
-    return {name: for_warehouse(frame) for name, frame in {**result.tables, **charts}.items()}
+    return {**result.tables, **charts}
 
 
 def _service_changes(con) -> pd.DataFrame | None:
@@ -176,25 +176,6 @@ def _service_changes(con) -> pd.DataFrame | None:
     segment): the SPC charts start a new baseline at each."""
     table = table_or_none(con, SERVICE_CHANGES_TABLE)
     return None if table is None else table.to_pandas()
-
-
-def for_warehouse(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain column types every engine accepts: dates as timestamps, text as strings,
-    nullable integers as floats (an all-blank object column would have no type)."""
-    frame = frame.copy()
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype == object:
-            sample = values.dropna()
-            if not sample.empty and isinstance(sample.iloc[0], (date, datetime)):
-                frame[column] = pd.to_datetime(values)
-            elif not sample.empty and isinstance(sample.iloc[0], (bool,)):
-                frame[column] = values.astype("boolean")
-            else:
-                frame[column] = values.astype("string")
-        elif str(values.dtype) in ("Int64", "Int32"):
-            frame[column] = values.astype("float64")
-    return frame
 
 
 def stack(parts: list[ibis.Table]) -> ibis.Table:

@@ -19,13 +19,17 @@ import functools
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.schema as sch
+import numpy as np
+import pandas as pd
 import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends import BaseBackend
@@ -185,6 +189,45 @@ def _stored_type(mapper, dtype: dt.DataType) -> dt.DataType:
     return mapper.from_string(mapper.to_string(dtype), nullable=dtype.nullable)
 
 
+def for_warehouse(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain column types every engine accepts: dates as timestamps, nullable integers as
+    floats, and text (pandas' Arrow-backed strings, categories) as Python strings with None
+    for missing, which Spark's Arrow conversion takes as it is (an Arrow-backed column
+    makes it fall back to row pickling)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        sample = values.dropna()
+        first = sample.iloc[0] if not sample.empty else None
+        if isinstance(first, (date, datetime)) and not isinstance(values.dtype, pd.DatetimeTZDtype):
+            frame[column] = pd.to_datetime(values)
+        elif isinstance(first, (bool, np.bool_)) and values.dtype != bool:
+            frame[column] = values.astype(object).where(values.notna(), None)
+        elif str(values.dtype) in ("Int64", "Int32"):
+            frame[column] = values.astype("float64")
+        elif values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+            frame[column] = values.astype(object).where(values.notna(), None).map(
+                lambda v: v if v is None else str(v)
+            )
+    return frame
+
+
+def warehouse_table(frame: pd.DataFrame) -> ibis.Table:
+    """``frame`` as an in-memory Ibis table with a declared type for every column (an
+    all-blank text column is still text)."""
+    frame = for_warehouse(frame)
+    schema = {}
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object:
+            sample = values.dropna()
+            kind = "boolean" if not sample.empty and isinstance(sample.iloc[0], (bool, np.bool_)) else "string"
+            schema[column] = kind
+        else:
+            schema[column] = ibis.dtype(values.dtype)
+    return ibis.memtable(frame, schema=schema)
+
+
 def scratch_view(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     """Name an intermediate expression without copying its rows.
 
@@ -246,5 +289,8 @@ def local_spark_session(master: str = "local[1]", warehouse_dir: str = "var/spar
         # text 'NaN' instead of null (caught by tests/test_engine_parity.py).
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.warehouse.dir", str(Path(warehouse_dir).resolve()))
+        # Python workers run in this interpreter (with pandas and pyarrow), not whatever
+        # 'python3' is first on PATH.
+        .config("spark.pyspark.python", sys.executable)
         .getOrCreate()
     )

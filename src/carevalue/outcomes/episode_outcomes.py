@@ -20,7 +20,7 @@ from carevalue.outcomes.prom_outcomes import matched_responses, score_prom_outco
 from carevalue.outcomes.qaly import qaly_outcome
 from carevalue.packs.measures import CascadeStep, PromScore, QalyWithin, ReinfectionAfterCure
 from carevalue.packs.model import ConditionPack
-from carevalue.warehouse import scratch_table
+from carevalue.warehouse import scratch_table, warehouse_table
 
 COLUMNS = [
     "episode_id", "condition", "outcome_id", "kind", "tier", "direction", "timepoint", "source",
@@ -67,7 +67,7 @@ def build_episode_outcomes(
             frame = score_prom_outcome(outcome, people, matched, cutoff)
             computed[outcome.id] = scratch_table(
                 con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
-                ibis.memtable(frame.drop(columns=["note", "window_end"])),
+                warehouse_table(frame.drop(columns=["note", "window_end"])),
             )
         elif isinstance(outcome, QalyWithin):
             if people is None:
@@ -76,7 +76,7 @@ def build_episode_outcomes(
             frame = qaly_outcome(outcome, people, utility, cutoff)
             computed[outcome.id] = scratch_table(
                 con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
-                ibis.memtable(frame.drop(columns=["note", "window_end"])),
+                warehouse_table(frame.drop(columns=["note", "window_end"])),
             )
         else:
             expr = derived_outcome(t, pack, facts, outcome, cutoff, computed)
