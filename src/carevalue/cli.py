@@ -257,12 +257,17 @@ def _print_outcomes(outcomes: dict) -> None:
         table.add_column("episodes", justify="right")
         for row in rows:
             if row["value"] is None:
-                table.add_row(row["metric"], row["note"] or "—", "", f"{row['n_used']:,}")
+                table.add_row(row["label"], row["note"] or "—", "", f"{row['n_used']:,}")
                 continue
             show = _figure(row["kind"], row["metric"])
             interval = "" if row["lower"] is None else f"{show(row['lower'])} to {show(row['upper'])}"
-            table.add_row(row["metric"], show(row["value"]), interval, f"{row['n_used']:,}")
+            table.add_row(row["label"], show(row["value"]), interval, f"{row['n_used']:,}")
         out.print(table)
+    for condition, blanks in outcomes.get("scores_left_blank", {}).items():
+        missing = {score: n for score, n in blanks.items() if n}
+        if missing:
+            listing = ", ".join(f"{score} for {n:,} episodes" for score, n in missing.items())
+            out.print(f"Case-mix scores left blank for want of their inputs, {condition}: {listing}.")
     for condition, icons in outcomes.get("spc", {}).items():
         special = {k: v for k, v in icons.items() if k != "common_cause"}
         listing = ", ".join(f"{n} {icon.replace('_', ' ')}" for icon, n in sorted(special.items())) or "none"

@@ -142,6 +142,7 @@ def _outcomes(con, tables, packs, built, costed, span, report: RunReport) -> dic
             {k: m[k] for k in ("condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic")}
             for m in result.models
         ],
+        "scores_left_blank": result.blank_scores,
         "measured": {
             condition: int(((frame["status"] == "measured")).sum())
             for condition, frame in result.tables["episode_outcomes"].groupby("condition")
@@ -151,7 +152,7 @@ def _outcomes(con, tables, packs, built, costed, span, report: RunReport) -> dic
     overall = series[(series["period_type"] == "all") & (series["segment_type"] == "all")]
     report.outcomes["headline"] = {
         condition: [
-            {"metric": r.metric, "kind": r.metric_kind, "value": None if pd.isna(r.value) else float(r.value),
+            {"metric": r.metric, "label": r.label, "kind": r.metric_kind, "value": None if pd.isna(r.value) else float(r.value),
              "lower": None if pd.isna(r.lower) else float(r.lower), "upper": None if pd.isna(r.upper) else float(r.upper),
              "n_used": int(r.n_used), "note": None if pd.isna(r.note) else str(r.note)}
             for r in rows.itertuples()

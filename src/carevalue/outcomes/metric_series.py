@@ -33,9 +33,10 @@ from carevalue.outcomes.episode_value import PERIOD_COLUMNS, SEGMENT_COLUMNS, co
 from carevalue.packs.model import ConditionPack
 
 ALL = "all"
+UNITS = {"length_of_stay": "days", "days_at_home": "days", "qaly": "QALYs"}
 FIGURES = ("value", "lower", "upper", "numerator", "denominator", "expected")
 COLUMNS = [
-    "condition", "metric", "metric_kind", "period_type", "period", "segment_type", "segment", "n",
+    "condition", "metric", "label", "metric_kind", "period_type", "period", "segment_type", "segment", "n",
     "n_due", "n_used", "numerator", "denominator", "expected", "value", "lower", "upper", "suppressed", "note",
 ]
 
@@ -69,6 +70,7 @@ def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
     for column in COLUMNS:
         if column not in series.columns:
             series[column] = np.nan
+    series["label"] = series["metric"].map(metric_labels(pack))
     series["n_used"] = series["n_used"].astype("int64")
     series = suppress_small_cells(series[COLUMNS], pack.reporting.min_cell, count="n_used", figures=FIGURES)
     empty = series["n_used"] == 0
@@ -78,6 +80,19 @@ def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
         "nothing to report yet: no episode has this measure with its window closed",
     )
     return series[COLUMNS]
+
+
+def metric_labels(pack: ConditionPack) -> dict[str, str]:
+    """What each metric is called on a chart or in a table, in the pack's own words."""
+    labels = {"cost_mean": "Mean cost of the care cycle", "cost_median": "Median cost of the care cycle"}
+    for outcome in pack.outcomes:
+        unit = UNITS.get(outcome.kind) or getattr(outcome, "unit", None)
+        labels[outcome.id] = f"{outcome.name} ({unit})" if unit else outcome.name
+        labels[f"{outcome.id}__oe"] = f"{outcome.name}: observed / expected"
+    for equation in pack.value_equations:
+        labels[f"{equation.id}__per_100k"] = f"{equation.name}: good outcomes per £100,000"
+        labels[f"{equation.id}__cost_per_good"] = f"{equation.name}: £ per good outcome"
+    return labels
 
 
 class _Columns:

@@ -37,6 +37,7 @@ class OutcomesResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    blank_scores: dict[str, dict[str, int]] = field(default_factory=dict)  # pack -> score -> episodes
 
 
 def run_outcomes_stage(
@@ -46,7 +47,6 @@ def run_outcomes_stage(
     episodes_by_pack: dict[str, ibis.Table],
     stage_costs: pd.DataFrame | None,
     cutoff: date,
-    on_pack=None,
 ) -> OutcomesResult:
     """``stage_costs``: episode_id, stage, amount of one costing method (None: not costed)."""
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in OUTCOME_TABLES}
@@ -54,7 +54,8 @@ def run_outcomes_stage(
     for pack in packs:
         clock = time.perf_counter()
         episodes = episodes_by_pack[pack.id]
-        frame, _report = score_case_mix(t, pack, episodes, episodes.execute())
+        frame, scored = score_case_mix(t, pack, episodes, episodes.execute())
+        result.blank_scores[pack.id] = scored.blank
         outcomes = build_episode_outcomes(con, t, pack, episodes, cutoff)
         outcomes, models = add_expected(pack, frame, outcomes)
         costs = stage_costs if stage_costs is not None else pd.DataFrame(columns=["episode_id", "stage", "amount"])
@@ -67,8 +68,6 @@ def run_outcomes_stage(
         parts["risk_models"].append(pd.DataFrame.from_records(models))
         result.models += models
         result.seconds[pack.id] = round(time.perf_counter() - clock, 2)
-        if on_pack is not None:
-            on_pack(pack.id)
     for name, frames in parts.items():
         frames = [f for f in frames if not f.empty] or frames[:1]
         result.tables[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
