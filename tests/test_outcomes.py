@@ -270,6 +270,38 @@ def test_costed_value_uses_one_costing_method(tmp_path):
     assert len(value) > 50
     np.testing.assert_allclose(value["cost_whole_cycle"], value["total"].astype(float), rtol=1e-9)
 
+    # The outcome reports of that run, printed and downloaded: aggregate and suppressed.
+    from typer.testing import CliRunner
+
+    from carevalue.cli import app
+
+    result = CliRunner().invoke(
+        app, ["outcomes", "report", "--warehouse", str(tmp_path / "w.duckdb"), "--csv", str(tmp_path / "csv")],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Risk models" in result.output and "Outcomes headline" in result.output
+    series = pd.read_csv(tmp_path / "csv" / "metric_series.csv")
+    assert not series.loc[series["n_used"] < 10, "value"].notna().any()
+    assert "patient_id" not in series.columns and "episode_id" not in series.columns
+    headline = pd.read_csv(tmp_path / "csv" / "outcomes_headline.csv")
+    assert "Death within 90 days" in set(headline["label"])
+
+
+def test_outcome_reports_before_any_run_say_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "carevalue", "outcomes", "report", "--warehouse", str(tmp_path / "empty.duckdb")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: This warehouse has no metric_series yet: run 'carevalue run' (or 'carevalue demo') to compute outcomes."
+    ]
+
 
 def test_a_whole_run_with_outcomes_and_charts_on_every_engine(engine, tiny_extract):
     """The outcomes stage is Ibis over the feeds, then pure statistics; the run publishes

@@ -32,6 +32,8 @@ costing_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(costing_app, name="costing")
+outcomes_app = typer.Typer(help="Outcomes, risk models and value of the current run.", no_args_is_help=True)
+app.add_typer(outcomes_app, name="outcomes")
 
 out = Console()
 err = Console(stderr=True)
@@ -403,6 +405,47 @@ def costing_report(
         if csv_dir:
             frame.to_csv(csv_dir / f"{name}.csv", index=False)
     if csv_dir:
+        out.print(f"CSV files written to {csv_dir}/")
+
+
+@outcomes_app.command("report")
+def outcomes_report(
+    warehouse: WarehouseOption = None,
+    csv_dir: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write every table, and the whole metric series, as CSV into this folder.",
+                     show_default=False),
+    ] = None,
+) -> None:
+    """Outcome reports for the current run: every metric for all episodes with its 95%
+    interval, the risk models (fitted or why not), PROM response, whether value rankings
+    depend on the weights, and the SPC icons. Everything is aggregate, with small cells
+    suppressed."""
+    from carevalue.config import warehouse_url
+    from carevalue.outcomes.outcome_reports import DOWNLOADS, REPORTS
+    from carevalue.warehouse import connect
+
+    _print_reports(connect(warehouse_url(warehouse)), REPORTS, DOWNLOADS, csv_dir)
+
+
+def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) -> None:
+    from rich.table import Table
+
+    if csv_dir:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+    for name, build in reports.items():
+        frame = build(con)
+        table = Table(title=name.replace("_", " ").capitalize(), title_justify="left")
+        for column in frame.columns:
+            table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*["" if v is None or v != v else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+        out.print(table)
+        if csv_dir:
+            frame.to_csv(csv_dir / f"{name}.csv", index=False)
+    if csv_dir:
+        for name, build in downloads.items():
+            build(con).to_csv(csv_dir / f"{name}.csv", index=False)
         out.print(f"CSV files written to {csv_dir}/")
 
 
