@@ -385,27 +385,11 @@ def costing_report(
     """Costing reports for the current run: cost per episode by condition (mean, median,
     10th and 90th centiles), cost by stage and by resource, the top cost drivers, and the
     reconciliation to the ledger."""
-    from rich.table import Table
-
     from carevalue.config import warehouse_url
     from carevalue.costing.cost_reports import REPORTS
     from carevalue.warehouse import connect
 
-    con = connect(warehouse_url(warehouse))
-    if csv_dir:
-        csv_dir.mkdir(parents=True, exist_ok=True)
-    for name, build in REPORTS.items():
-        frame = build(con)
-        table = Table(title=name.replace("_", " ").capitalize(), title_justify="left")
-        for column in frame.columns:
-            table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
-        for row in frame.itertuples(index=False):
-            table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
-        out.print(table)
-        if csv_dir:
-            frame.to_csv(csv_dir / f"{name}.csv", index=False)
-    if csv_dir:
-        out.print(f"CSV files written to {csv_dir}/")
+    _print_reports(connect(warehouse_url(warehouse)), REPORTS, {}, csv_dir)
 
 
 @outcomes_app.command("report")
@@ -429,6 +413,8 @@ def outcomes_report(
 
 
 def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) -> None:
+    """Print each report as a table (a blank cell for a missing value) and, with
+    ``csv_dir``, write it and every download as CSV."""
     from rich.table import Table
 
     if csv_dir:
