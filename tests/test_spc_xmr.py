@@ -801,13 +801,14 @@ def quiet_xmr(*args, **kwargs):
 
 
 def clear_of_knife_edges(y, df, screen=True) -> bool:
-    """No value within 1e-9 of a limit or 2-sigma line, nor a moving range of the screen cut.
+    """No value within 1e-9 of the mean, a limit or a 2-sigma line, nor a moving range of
+    the screen cut.
 
     Where a value sits exactly on a line in exact arithmetic, rounding decides its side;
     a transformed series may round the other way, in any implementation.
     """
     values = np.asarray(y, dtype=float)
-    lines = df[["lpl", "upl", "nlpl", "nupl"]].to_numpy()
+    lines = df[["mean", "lpl", "upl", "nlpl", "nupl"]].to_numpy()
     if np.any(np.abs(values[:, None] - lines) < 1e-9):
         return False
     ranges = np.abs(np.diff(values))
