@@ -85,7 +85,7 @@ def _child(step: str, patients: int, folder: Path) -> dict:
 
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
-    from carevalue.bench_episodes_baseline import stroke_episodes_sql
+    from carevalue.bench_episodes_baseline import BASELINE_COLUMNS, stroke_episodes_sql
     from carevalue.packs import load_packs
     from carevalue.pathways.build_episodes import (
         FEEDS_NEEDED,
@@ -93,6 +93,7 @@ def _episode_step(step: str, folder: Path) -> dict:
         episode_core,
         prepare_tables,
     )
+    from carevalue.pathways.lazy_tables import feed_tables
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
@@ -114,18 +115,18 @@ def _episode_step(step: str, folder: Path) -> dict:
         extra = {"per_pack_seconds": report.seconds, "episodes": report.episodes}
     else:
         if step == "episodes_stroke":
-            tables = {name: con.table(name) for name in FEEDS_NEEDED}
+            tables = feed_tables(con, FEEDS_NEEDED)
             core = episode_core(con, prepare_tables(con, tables), pack, data_span(tables))
-            result = core.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
+            result = core.select(*BASELINE_COLUMNS).to_pyarrow()
         else:
-            result = stroke_episodes_sql(con.con, pack).df()
+            result = stroke_episodes_sql(con.con, pack).arrow()
+        # Both sides end with the same columns (the whole core episode table) as an Arrow
+        # table: the engine's own output, with no conversion to pandas on either side.
+        result = result.read_all() if hasattr(result, "read_all") else result
         seconds = time.perf_counter() - started
         extra["cpu_seconds"] = round(time.process_time() - cpu_started, 3)
-        rows = len(result)
-        keys = sorted(
-            f"{r.patient_id}|{r.index_encounter_id}|{str(r.cycle_start)[:10]}|{str(r.cycle_end)[:10]}"
-            for r in result.itertuples()
-        )
+        rows = result.num_rows
+        keys = sorted("|".join(str(row[c]) for c in BASELINE_COLUMNS) for row in result.to_pylist())
         extra["result_sha256"] = hashlib.sha256("\n".join(keys).encode()).hexdigest()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"rows": rows, "seconds": round(seconds, 3), "rows_per_second": round(rows / max(seconds, 1e-9)),

@@ -38,6 +38,7 @@ from carevalue.pathways.build_episodes import (
     data_span,
     prepare_tables,
 )
+from carevalue.pathways.lazy_tables import feed_tables
 from carevalue.sources.merge_feed import align_columns, union_schema
 from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none, warehouse_table
 
@@ -81,7 +82,7 @@ def run_pipeline(
         raise UserError("No condition packs to run; check the conditions folder with 'carevalue validate'.")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ_") + uuid.uuid4().hex[:6]
     report = RunReport(run_id=run_id)
-    tables = {name: con.table(name) for name in FEEDS_NEEDED}
+    tables = feed_tables(con, FEEDS_NEEDED)
     span = data_span(tables)
     tables = prepare_tables(con, tables)
     started = datetime.now(UTC).replace(tzinfo=None)

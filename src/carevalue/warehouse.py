@@ -114,19 +114,10 @@ def scratch_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     temporary tables, so there it is an ordinary table, overwritten by the next run.
     """
     if _fast_duckdb_path(con, name, expr):
-        return _duckdb_temp_table(con, name, expr)[0]
+        return _duckdb_temp_table(con, name, expr)
     if con.name == "pyspark":
         return con.create_table(name, expr, overwrite=True)
     return con.create_table(name, expr, temp=True, overwrite=True)
-
-
-def scratch_table_counted(con: BaseBackend, name: str, expr: ibis.Table) -> tuple[ibis.Table, int]:
-    """``scratch_table`` and the number of rows it holds. On DuckDB the count comes back
-    from the insert itself, so no ``count()`` query follows."""
-    if _fast_duckdb_path(con, name, expr):
-        return _duckdb_temp_table(con, name, expr)
-    table = scratch_table(con, name, expr)
-    return table, int(table.count().execute())
 
 
 def _fast_duckdb_path(con: BaseBackend, name: str, expr: ibis.Table) -> bool:
@@ -134,7 +125,7 @@ def _fast_duckdb_path(con: BaseBackend, name: str, expr: ibis.Table) -> bool:
     return con.name == "duckdb" and name not in {t.name for t in expr.op().find(ops.PhysicalTable)}
 
 
-def _duckdb_temp_table(con: BaseBackend, name: str, expr: ibis.Table) -> tuple[ibis.Table, int]:
+def _duckdb_temp_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     """``CREATE OR REPLACE TEMP TABLE`` with the column types Ibis declares (exactly as
     ``create_table`` does), then ``INSERT`` the query: the same table in two statements,
     where ``create_table(overwrite=True)`` takes eight (it fills a second table and copies
@@ -153,12 +144,12 @@ def _duckdb_temp_table(con: BaseBackend, name: str, expr: ibis.Table) -> tuple[i
     columns = [sge.to_identifier(column, quoted=True) for column in schema.names]
     insert = sge.insert(con.compiler.to_sqlglot(expr), into=target, columns=columns)
     con.con.execute(create.sql(con.dialect))
-    rows = con.con.execute(insert.sql(con.dialect, copy=False)).fetchone()[0]
+    con.con.execute(insert.sql(con.dialect, copy=False))
     stored = _stored_schema(con, schema)
     if stored is None:
-        return con.table(name, database=("temp", "main")), int(rows)
+        return con.table(name, database=("temp", "main"))
     namespace = ops.Namespace(catalog="temp", database="main")
-    return ops.DatabaseTable(name, schema=stored, source=con, namespace=namespace).to_expr(), int(rows)
+    return ops.DatabaseTable(name, schema=stored, source=con, namespace=namespace).to_expr()
 
 
 def _plain(dtype: dt.DataType) -> bool:

@@ -12,6 +12,7 @@ episode_activities: every activity of the patient dated inside the cycle, with i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,10 +27,11 @@ from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
 from carevalue.pathways.code_matching import normalised_code
 from carevalue.pathways.days import day_number, plus_days
+from carevalue.pathways.lazy_tables import LazyTables, Later
 from carevalue.pathways.qualifying_events import ENCOUNTER_COLUMNS, PATIENT_COLUMNS, qualifying_events
 from carevalue.warehouse import scratch_table, scratch_view
 
-Tables = dict[str, ibis.Table]
+Tables = Mapping[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
 EPISODE_CORE_COLUMNS = (
     "episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id", "index_at",
@@ -58,23 +60,25 @@ def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") else value
 
 
-def prepare_tables(con: BaseBackend, t: Tables) -> Tables:
+def prepare_tables(con: BaseBackend, t: Tables) -> LazyTables:
     """The feeds as the episode builder reads them, named once per run: codes normalised
     (``code_norm``), and each activity with its encounter's setting and specialty. Every
-    pack's expressions then refer to these views instead of repeating the work."""
-    encounters = t["encounters"]
-    settings = encounters.select("encounter_id", "setting", "specialty")
-    activities = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
-    prepared = {
-        "patients": t["patients"],
-        "encounters": encounters,
-        "observations": t["observations"],
-        "diagnoses": t["diagnoses"].mutate(code_norm=normalised_code(_.code_system, _.code)),
-        "activities": activities.mutate(code_norm=normalised_code(_.code_system, _.code)),
-    }
-    for name in ("diagnoses", "activities"):
-        prepared[name] = scratch_view(con, f"_carevalue_prepared_{name}", prepared[name])
-    return prepared
+    pack's expressions then refer to these views instead of repeating the work. Each view
+    is made when an expression first asks for it (``LazyTables``), so a run whose packs
+    never read activities makes no activities view."""
+
+    def diagnoses() -> ibis.Table:
+        prepared = t["diagnoses"].mutate(code_norm=normalised_code(_.code_system, _.code))
+        return scratch_view(con, "_carevalue_prepared_diagnoses", prepared)
+
+    def activities() -> ibis.Table:
+        settings = t["encounters"].select("encounter_id", "setting", "specialty")
+        joined = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
+        prepared = joined.mutate(code_norm=normalised_code(_.code_system, _.code))
+        return scratch_view(con, "_carevalue_prepared_activities", prepared)
+
+    plain = {name: Later(lambda name=name: t[name]) for name in ("patients", "encounters", "observations")}
+    return LazyTables({**plain, "diagnoses": Later(diagnoses), "activities": Later(activities)})
 
 
 def episode_id(condition: str, patient_id, encounter_id):
@@ -93,7 +97,10 @@ def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpa
     """Episodes with their index event, cycle, flags and segments (no case mix yet).
 
     The index encounter's and the patient's columns come with the qualifying events, so
-    this step reads no feed table again."""
+    this step reads no feed table again. The result is an expression over the
+    materialised qualifying events (and any materialised rounds of cycles), not a table:
+    ``build_episodes`` writes the episodes once, with their case mix, instead of writing
+    these columns and then copying them."""
     cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
     episodes = cycles.select(
         "patient_id",
@@ -121,7 +128,7 @@ def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpa
         admission_quarter=segments.quarter(episodes.index_date),
         financial_year=segments.financial_year(episodes.index_date),
     )
-    return scratch_table(con, f"_carevalue_{pack.id}_episodes_core", episodes.select(*EPISODE_CORE_COLUMNS))
+    return episodes.select(*EPISODE_CORE_COLUMNS)
 
 
 def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:

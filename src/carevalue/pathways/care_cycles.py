@@ -5,7 +5,8 @@ A patient's first cycle starts at the earliest qualifying event that may start o
 look-back). Each later cycle starts at the first eligible event more than
 ``new_episode_after_days`` after the previous cycle's last day. Because where a cycle
 ends decides where the next may start, cycles are found in rounds, one cycle per patient
-per round, each round materialised so the expressions stay small on every engine.
+per round; a round that another follows is materialised, so the expressions stay small
+on every engine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ibis.backends import BaseBackend
 from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
 from carevalue.pathways.code_matching import in_codelist
 from carevalue.pathways.days import day_number, plus_days
-from carevalue.warehouse import scratch_table, scratch_table_counted
+from carevalue.warehouse import scratch_table
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
@@ -80,30 +81,50 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
 INDEX_EVENT = ("patient_id", "encounter_id", "event_at", "event_date")
 
 
+def later_starts(events: ibis.Table, cycles: ibis.Table, gap: int) -> ibis.Table:
+    """The eligible events that may start a patient's next cycle: more than ``gap`` days
+    after the last day of the patient's cycle in ``cycles``."""
+    last = cycles.select("patient_id", previous_end=_.cycle_end)
+    later = events.join(last, "patient_id")
+    later = later.filter(later.eligible & (later.event_date > plus_days(later.previous_end, gap)))
+    return later.select(*INDEX_EVENT)
+
+
 def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     """One row per care cycle: the index event's columns plus cycle_number and bounds.
 
-    The rounds carry only the index event's key and dates (narrow tables are quick to
-    write); the event's other columns are joined back once at the end."""
+    Before a round is kept, one query asks whether any patient has an event that could
+    start a cycle after it. Where none does (for most patients and most packs, after the
+    first round) the round stays an expression, computed with the episodes, so a pack
+    without recurrences costs one query here and writes no table of cycles. Where some
+    do, the round is written (narrow: the index event's key, dates and bounds) and the
+    next round reads it. A round whose bounds read the activities (a cycle that ends on
+    an event) is written first, so the activities are read once."""
     name = f"_carevalue_{pack.id}_events"
     events = scratch_table(con, name, events)
     gap = pack.cohort.new_episode_after_days
+    ends_on_event = not isinstance(pack.care_cycle.end, FixedEnd)
     rounds: list[ibis.Table] = []
     starts = first_per_patient(events.filter(_.eligible & _.incident).select(*INDEX_EVENT))
     for number in range(1, MAX_ROUNDS + 1):
         cycles = cycle_bounds(t, pack, starts).mutate(cycle_number=ibis.literal(number))
-        cycles, found = scratch_table_counted(con, f"_carevalue_{pack.id}_cycles_{number}", cycles)
-        if found == 0:
+        written = f"_carevalue_{pack.id}_cycles_{number}"
+        if ends_on_event:
+            cycles = scratch_table(con, written, cycles)
+        if not has_rows(later_starts(events, cycles, gap)):
+            rounds.append(cycles)
             break
+        if not ends_on_event:
+            cycles = scratch_table(con, written, cycles)
         rounds.append(cycles)
-        last = cycles.select("patient_id", previous_end=_.cycle_end)
-        later = events.join(last, "patient_id")
-        later = later.filter(later.eligible & (later.event_date > plus_days(later.previous_end, gap)))
-        starts = first_per_patient(later.select(*INDEX_EVENT))
-    if not rounds:
-        none = events.select(*INDEX_EVENT).limit(0)
-        found = cycle_bounds(t, pack, none).mutate(cycle_number=ibis.literal(0))
-    else:
-        found = ibis.union(*rounds) if len(rounds) > 1 else rounds[0]
+        starts = first_per_patient(later_starts(events, cycles, gap))
+    # Written rounds read back with the engine's own types (DuckDB's timestamp(6)); the
+    # last, unwritten round takes the same, so the rounds stack.
+    schema = rounds[0].schema()
+    found = ibis.union(*[r.cast(schema) for r in rounds]) if len(rounds) > 1 else rounds[0]
     details = events.drop(*[c for c in INDEX_EVENT if c != "encounter_id"])
     return found.join(details, "encounter_id")
+
+
+def has_rows(table: ibis.Table) -> bool:
+    return bool(table.limit(1).count().to_pyarrow().as_py())

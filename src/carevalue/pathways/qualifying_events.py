@@ -129,23 +129,19 @@ def _excluded_ids(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Ta
     return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
-def _prevalent_ids(events: ibis.Table, lookback_days: int) -> ibis.Table:
-    """Encounter ids of ``events`` with another qualifying event (eligible or not) in the
-    look-back days before. ``events`` is joined to itself as it is (no projection first),
-    so the engine computes it once."""
-    earlier = events.view()
-    gap = day_number(earlier.event_date, events.event_date)  # negative: days before
-    before = (earlier.event_at < events.event_at) | (
-        (earlier.event_at == events.event_at) & (earlier.encounter_id < events.encounter_id)
+def _incident(events: ibis.Table, lookback_days: int) -> ibis.expr.types.BooleanValue:
+    """No other qualifying event (eligible or not) of the patient in the look-back days
+    before: the latest earlier event (in order of time, then encounter id) is the one to
+    check, since any other earlier event is older still. A window, not a self-join."""
+    previous = events.event_date.lag().over(
+        group_by=events.patient_id, order_by=[events.event_at, events.encounter_id]
     )
-    pairs = events.join(earlier, [events.patient_id == earlier.patient_id, before, gap >= -lookback_days])
-    return pairs.select(encounter_id=events.encounter_id)
+    return previous.isnull() | (day_number(previous, events.event_date) < -lookback_days)
 
 
 def _mark_excluded_and_incident(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     """eligible: also no exclusion code in its window; incident: no qualifying event in
-    the look-back. Both lists of ids are found from the same ``events``, so the engine
-    reads it as one shared subquery."""
+    the look-back."""
     def among(ids: ibis.Table) -> ibis.expr.types.BooleanValue:
         return events.encounter_id.isin(ids.encounter_id).fill_null(False)
 
@@ -153,5 +149,4 @@ def _mark_excluded_and_incident(t: Tables, pack: ConditionPack, events: ibis.Tab
     excluded = _excluded_ids(t, pack, events)
     if excluded is not None:
         eligible &= ~among(excluded)
-    prevalent = among(_prevalent_ids(events, pack.cohort.lookback_days))
-    return events.mutate(eligible=eligible, incident=~prevalent)
+    return events.mutate(eligible=eligible, incident=_incident(events, pack.cohort.lookback_days))
