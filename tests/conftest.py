@@ -8,7 +8,11 @@ so (``pytest -ra`` prints it); CI installs Java so both always run there.
 from __future__ import annotations
 
 import csv
+import fcntl
+import json
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -150,3 +154,65 @@ def engine(request):
     yield backend
     for name in backend.list_tables():
         backend.drop_table(name, force=True)
+
+
+# --- synthetic trusts, built once per test session ------------------------------------
+#
+# Generating and loading a synthetic trust is the most expensive thing the suite does, and
+# several modules want the same one. Each (patients, seed) trust is generated and loaded
+# once per session into a folder every pytest-xdist worker can see (the parent of the
+# workers' own temporary folders), under a file lock so two workers never build the same
+# one twice. A test gets its own copy of the loaded warehouse file, so runs written by one
+# test are never seen by another.
+
+
+@dataclass(frozen=True)
+class SyntheticTrust:
+    extract: Path
+    manifest: dict
+    pristine_warehouse: Path
+
+    def warehouse_copy(self, folder: Path) -> Path:
+        """A private copy of the loaded warehouse (DuckDB file) in ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "warehouse.duckdb"
+        shutil.copyfile(self.pristine_warehouse, target)
+        return target
+
+
+@pytest.fixture(scope="session")
+def synthetic_trust(tmp_path_factory):
+    """``synthetic_trust(patients, seed)``: a generated and loaded trust, shared by the
+    whole session (and across xdist workers)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "synthetic-trusts"
+    shared.mkdir(parents=True, exist_ok=True)
+    built: dict[tuple[int, int], SyntheticTrust] = {}
+
+    def get(patients: int, seed: int) -> SyntheticTrust:
+        if (patients, seed) not in built:
+            built[patients, seed] = _build_trust(shared / f"{patients}-{seed}", patients, seed)
+        return built[patients, seed]
+
+    return get
+
+
+def _build_trust(folder: Path, patients: int, seed: int) -> SyntheticTrust:
+    from rich.console import Console
+
+    from carevalue.sources.ingest import ingest_extract
+    from carevalue.synthetic.generate_trust import generate_trust
+    from carevalue.warehouse import connect
+
+    folder.mkdir(parents=True, exist_ok=True)
+    done = folder / "built.json"
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            manifest = generate_trust(folder / "extract", patients, seed=seed)
+            con = connect(str(folder / "warehouse.duckdb"))
+            ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
+            con.disconnect()
+            done.write_text(json.dumps(manifest))
+        manifest = json.loads(done.read_text())
+    return SyntheticTrust(folder / "extract", manifest, folder / "warehouse.duckdb")
