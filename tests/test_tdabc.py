@@ -442,7 +442,7 @@ def test_a_model_of_resources_alone_gives_their_capacity_and_rates(tmp_path, pro
     report = report_of(tmp_path, RATES_ONLY + processes)
     assert report["currency"] == "DKK" and report["processes"] == []
     nurse = by_id(report["resources"], "nurse")
-    assert nurse["practical_capacity_minutes"] == Decimal("74592")
+    assert nurse["practical_capacity_minutes"] == 74592
     assert nurse["practical_capacity_hours"] == Decimal("1243.2")
     assert nurse["capacity_cost_rate_per_minute"] == Decimal("8.7141")
     assert nurse["capacity_cost_rate_per_hour"] == Decimal("522.8443")
@@ -450,7 +450,7 @@ def test_a_model_of_resources_alone_gives_their_capacity_and_rates(tmp_path, pro
     assert surgeon["practical_capacity_minutes"] is None
     assert surgeon["practical_capacity_hours"] is None
     assert surgeon["capacity_cost_rate_per_minute"] == Decimal("22.5")
-    assert surgeon["capacity_cost_rate_per_hour"] == Decimal("1350")
+    assert surgeon["capacity_cost_rate_per_hour"] == 1350
     # Nothing is used yet; one finding says why, not one "not used" per resource.
     assert nurse["used_minutes"] == 0 and nurse["unused_capacity_cost"] == 650000
     assert [f["kind"] for f in report["findings"]] == ["no_processes"]
