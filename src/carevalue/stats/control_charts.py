@@ -8,10 +8,10 @@ methods, and every place where we chose a policy, are described for users in
 
 How a call flows: ``carevalue.stats.spc_inputs`` reads y, n and x into typed arrays (ISO
 date text and ``datetime.date`` objects in x become dates); the raw observations are
-aggregated by subgroup ``x`` (sorted, as qic sorts them); the subgroups are numbered 1..N and ``freeze``/``part``/``exclude`` are read
-against those numbers; each phase is calculated on its own from its baseline points that
-are not excluded; runs analysis compares every included point of the phase with its
-centre line; ``multiply`` scales the plotted numbers last, so it never changes a signal.
+aggregated by subgroup ``x`` (sorted, as qic sorts them); the subgroups are numbered 1..N
+and ``freeze``/``part``/``exclude`` are read against those numbers; each phase is
+calculated on its own from its baseline points that are not excluded; runs analysis
+compares every included point of the phase with its centre line; ``multiply`` scales the plotted numbers last, so it never changes a signal.
 """
 
 from __future__ import annotations
