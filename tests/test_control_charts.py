@@ -8,6 +8,7 @@ data; run-chart signals do not care about monotone transforms).
 
 from __future__ import annotations
 
+import datetime
 import math
 import warnings
 from fractions import Fraction
@@ -672,6 +673,75 @@ def test_categorical_x_switches_the_runs_signal_off():
     chart = control_chart([1.0] * 12 + [5.0] * 12, x=[f"{i:02d}" for i in range(24)], chart="i")
     assert chart["longest_run"].iloc[0] == 12
     assert not chart["runs_signal"].any()
+
+
+# Sixteen months of a proportion that rises in its last four: a shift the runs analysis sees.
+MONTHS_ISO = [f"2015-{m:02d}-01" for m in range(1, 13)] + [f"2016-{m:02d}-01" for m in range(1, 5)]
+RISING_COUNTS = np.array([30, 36, 28, 34, 31, 35, 32, 29, 35, 33, 30, 34, 52, 55, 50, 56], float)
+PATIENTS = np.array([300, 350, 280, 320, 310, 330, 305, 290, 340, 315, 300, 325, 320, 330, 310,
+                     300], dtype=float)
+
+
+def as_real_dates(kind: str, iso: list[str]):
+    if kind == "date":
+        return [datetime.date.fromisoformat(text) for text in iso]
+    if kind == "timestamp":
+        return [pd.Timestamp(text) for text in iso]
+    return pd.DatetimeIndex(iso)
+
+
+@pytest.mark.parametrize("kind", ["date", "timestamp", "datetimeindex"])
+def test_iso_date_strings_give_the_laney_chart_of_real_dates(kind):
+    with_text = quiet(RISING_COUNTS, n=PATIENTS, x=MONTHS_ISO, chart="pp")
+    with_dates = quiet(RISING_COUNTS, n=PATIENTS, x=as_real_dates(kind, MONTHS_ISO), chart="pp")
+    pd.testing.assert_frame_equal(with_text, with_dates)
+    assert pd.api.types.is_datetime64_any_dtype(with_text["x"])
+    # Dates are a series in time: σ_z from the moving range of z, not the sd of z.
+    _, ucl, lcl = laney_reference(
+        RISING_COUNTS, PATIENTS, lambda c, m: np.sqrt(c * (1 - c) / m)
+    )
+    assert np.allclose(with_text["ucl"], ucl) and np.allclose(with_text["lcl"], lcl)
+    # 12 points below the centre line then 4 above: 1 crossing where at least 4 are expected.
+    assert with_text["n_crossings"].iloc[0] == 1 and with_text["n_crossings_min"].iloc[0] == 4
+    assert with_text["runs_signal"].all()
+
+
+@pytest.mark.parametrize("kind", ["date", "timestamp", "datetimeindex"])
+def test_iso_date_strings_give_the_runs_analysis_of_real_dates(kind):
+    y = [1.0] * 12 + [5.0] * 12
+    iso = [f"{2020 + i // 12}-{i % 12 + 1:02d}-01" for i in range(24)]
+    with_text = control_chart(y, x=iso, chart="run")
+    pd.testing.assert_frame_equal(with_text, control_chart(y, x=as_real_dates(kind, iso)))
+    # The same shift with labels has no runs signal (test above); with dates it has one.
+    assert with_text["longest_run"].iloc[0] == 12 and with_text["runs_signal"].all()
+
+
+def test_iso_months_and_date_times_are_dates_too():
+    months = [f"2015-{m:02d}" for m in range(1, 13)]
+    chart = control_chart(SERIES[:12], x=months, chart="i")
+    assert list(chart["x"]) == list(pd.date_range("2015-01-01", periods=12, freq="MS"))
+    times = [f"2015-01-{d:02d}T08:30:00" for d in range(1, 13)]
+    chart = control_chart(SERIES[:12], x=times, chart="i")
+    assert chart["x"].iloc[0] == pd.Timestamp("2015-01-01 08:30")
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (MONTHS_ISO[:-1] + ["baseline"], ("x mixes ISO dates ('2015-01-01') with other labels "
+         "('baseline'); for a chart in time pass dates")),
+        (MONTHS_ISO[:-1] + ["2016-02-30"], ("x has '2016-02-30', which is written as an ISO "
+         "date but is not a date in the calendar; pass dates")),
+        ([f"{m:02d}/01/2015" for m in range(1, 13)] + [f"{m:02d}/01/2016" for m in range(1, 5)],
+         ("x has '01/01/2015', which looks like a date but not an ISO one, so its day and month "
+          "cannot be told apart; pass dates")),
+    ],
+)
+def test_text_that_is_not_plainly_dates_or_labels_is_refused(x, message):
+    with pytest.raises(ValueError) as caught:
+        quiet(RISING_COUNTS, n=PATIENTS, x=x, chart="pp")
+    assert str(caught.value).startswith(message)
+    assert str(caught.value).endswith("."), str(caught.value)
 
 
 # --- warnings and errors ----------------------------------------------------------------------

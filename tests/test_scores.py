@@ -36,7 +36,8 @@ from carevalue.outcomes.scores import (
     uw_mrs,
 )
 
-REFERENCE = Path(scores.__file__).parent / "reference"
+# The tables sit beside the scores package, in carevalue/outcomes/reference/.
+REFERENCE = Path(scores.__file__).parents[1] / "reference"
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
@@ -103,15 +104,15 @@ def test_published_charlson_weights():
         "mld": 2, "diab": 0, "diabwc": 1, "hp": 2, "rend": 1, "canc": 2, "msld": 4,
         "metacanc": 6, "aids": 4,
     }  # fmt: skip
-    assert scores._charlson_weights("charlson1987") == charlson_1987
-    assert scores._charlson_weights("quan2011") == quan_2011
+    assert scores.charlson_index.charlson_weights("charlson1987") == charlson_1987
+    assert scores.charlson_index.charlson_weights("quan2011") == quan_2011
 
 
 @pytest.mark.parametrize("weights", ["charlson1987", "quan2011", "shmi"])
 def test_every_charlson_group_has_a_weight(weights):
-    prefixes = scores._charlson_prefixes(scores._GROUPS_FILE[weights])
+    prefixes = scores.charlson_index.charlson_prefixes(scores.charlson_index.GROUPS_FILE[weights])
     groups = {group for groups in prefixes.values() for group in groups}
-    assert groups == set(scores._charlson_weights(weights))
+    assert groups == set(scores.charlson_index.charlson_weights(weights))
     for severe, mild in scores.CHARLSON_HIERARCHY:
         assert {severe, mild} <= groups
 
@@ -375,7 +376,7 @@ def test_charlson_input_errors(codes, kwargs, message):
 
 
 def _all_prefixes(groups_file: str) -> list[str]:
-    return sorted(scores._charlson_prefixes(groups_file))
+    return sorted(scores.charlson_index.charlson_prefixes(groups_file))
 
 
 QUAN_CODES = st.lists(
@@ -772,11 +773,11 @@ def test_meld_cap_40():
 def test_round_half_up_not_half_even():
     # Python's round() gives 14, 6 and 2 here; OPTN rounds half up.
     assert [round(14.5), round(6.5), round(2.5)] == [14, 6, 2]
-    assert scores._round_half_up(14.5) == 15
-    assert scores._round_half_up(6.5) == 7
-    assert scores._round_half_up(2.5) == 3
-    assert scores._round_half_up(Decimal("23.5")) == 24
-    assert scores._round_half_up(14.49) == 14
+    assert scores.checks.round_half_up(14.5) == 15
+    assert scores.checks.round_half_up(6.5) == 7
+    assert scores.checks.round_half_up(2.5) == 3
+    assert scores.checks.round_half_up(Decimal("23.5")) == 24
+    assert scores.checks.round_half_up(14.49) == 14
 
 
 def test_meld_na_unchanged_at_11_or_below():

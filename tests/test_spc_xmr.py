@@ -711,6 +711,9 @@ def test_missing_values_in_many_spellings_are_gaps(values):
         ({"dates": [1] * 18}, "two points share a date"),
         ({"dates": [None] + list(range(17))}, "dates has missing values"),
         ({"dates": ["not a date"] * 18}, "dates must be dates"),
+        # Only ISO text is read as dates: 01/02/2020 could be either day first or month first.
+        ({"dates": [f"{d:02d}/02/2020" for d in range(1, 19)]}, "'01/02/2020' is not an ISO date"),
+        ({"dates": [f"2020-02-{d:02d}" for d in range(14, 32)]}, "'2020-02-30', which is written"),
         ({"rebase": [99]}, "rebase date is not one of the dates"),
         ({"rebase": {"a": [3]}}, "no facets were given"),
         ({"target": {"a": 3}}, "no facets were given"),

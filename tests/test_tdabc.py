@@ -333,6 +333,7 @@ def test_known_rate_costs_used_minutes_and_has_no_capacity(tmp_path):
         "cost_supplied": 8250,
         "cost_components": None,
         "practical_capacity_minutes": None,
+        "practical_capacity_hours": None,
         "practical_capacity_worked_out": None,
         "capacity_cost_rate_per_minute": Decimal("2.5"),
         "capacity_cost_rate_per_hour": 150,
@@ -413,6 +414,99 @@ def test_kaplan_anderson_customer_service_example(tmp_path):
     assert department["unused_capacity_cost"] == 97120
     assert department["utilisation"] == Decimal("0.8266")  # "only 83% of practical capacity"
     assert report["findings"] == []
+
+
+# -- 4b. Capacity cost rates alone, before any process map ----------------------------------
+
+RATES_ONLY = """\
+currency: DKK
+period: quarter
+resources:
+  - id: nurse
+    cost: 650000
+    hours_per_day: 7.4
+    days_per_week: 5
+    weeks_per_year: 42
+    practical_fraction: 0.8
+    quantity: 4
+  - id: surgeon
+    rate_per_hour: 1350
+"""
+
+
+@pytest.mark.parametrize("processes", ["", "processes: []\n"])
+def test_a_model_of_resources_alone_gives_their_capacity_and_rates(tmp_path, processes):
+    # TDABC's first step: 7.4 h × 5 × 42 × 0.8 × 60 × 4 = 298,368 min a year; a quarter is
+    # 74,592 min = 1,243.2 h. DKK 650,000 / 74,592 = DKK 8.714071…/min → 8.7141; × 60 =
+    # DKK 522.844272…/h → 522.8443. The surgeon's known DKK 1,350/h is DKK 22.50/min.
+    report = report_of(tmp_path, RATES_ONLY + processes)
+    assert report["currency"] == "DKK" and report["processes"] == []
+    nurse = by_id(report["resources"], "nurse")
+    assert nurse["practical_capacity_minutes"] == 74592
+    assert nurse["practical_capacity_hours"] == Decimal("1243.2")
+    assert nurse["capacity_cost_rate_per_minute"] == Decimal("8.7141")
+    assert nurse["capacity_cost_rate_per_hour"] == Decimal("522.8443")
+    surgeon = by_id(report["resources"], "surgeon")
+    assert surgeon["practical_capacity_minutes"] is None
+    assert surgeon["practical_capacity_hours"] is None
+    assert surgeon["capacity_cost_rate_per_minute"] == Decimal("22.5")
+    assert surgeon["capacity_cost_rate_per_hour"] == 1350
+    # Nothing is used yet; one finding says why, not one "not used" per resource.
+    assert nurse["used_minutes"] == 0 and nurse["unused_capacity_cost"] == 650000
+    assert [f["kind"] for f in report["findings"]] == ["no_processes"]
+    assert report["reconciliation"]["balanced"] is True
+    assert_report_adds_up(report)
+
+
+def test_a_process_asked_of_a_model_of_resources_alone_is_a_plain_sentence(tmp_path):
+    result = cost_model(load_tdabc_model(write(tmp_path, RATES_ONLY)))
+    with pytest.raises(UserError) as caught:
+        result.process("clinic_visit")
+    assert str(caught.value) == (
+        "the model has no process 'clinic_visit'; it has no processes yet (a model of "
+        "resources alone gives their capacity cost rates only)."
+    )
+
+
+def test_the_shipped_rates_example_is_worked_in_its_comments():
+    # examples/tdabc/capacity_rates_dkk.yaml: nurses DKK 2,600,000 / 298,368 min; two
+    # rooms DKK 180,000 / 201,600 min = DKK 0.892857…/min → 0.8929, 53.5714/h.
+    report = tdabc_report(ROOT / "examples" / "tdabc" / "capacity_rates_dkk.yaml")
+    nurse = by_id(report["resources"], "nurse")
+    assert nurse["practical_capacity_minutes"] == 298368
+    assert nurse["capacity_cost_rate_per_minute"] == 8.7141
+    assert nurse["capacity_cost_rate_per_hour"] == 522.8443
+    room = by_id(report["resources"], "clinic_room")
+    assert room["capacity_cost_rate_per_minute"] == 0.8929
+    assert room["capacity_cost_rate_per_hour"] == 53.5714
+    assert [f["kind"] for f in report["findings"]] == ["no_processes"]
+
+
+def cli_output(path: Path) -> str:
+    from typer.testing import CliRunner
+
+    from carevalue.cli import app
+
+    result = CliRunner().invoke(app, ["costing", "tdabc", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_command_labels_costs_in_the_models_currency(tmp_path):
+    rates = cli_output(ROOT / "examples" / "tdabc" / "capacity_rates_dkk.yaml")
+    assert "£" not in rates and "GBP" not in rates
+    for heading in ("cost DKK", "min/year", "h/year", "DKK/hour", "DKK/minute"):
+        assert heading in rates
+    # Rates alone: capacity and rates, no used or unused capacity and no process table.
+    assert re.search(r"nurse\s.*2,600,000\.00.*298,368\.0.*4,972\.8.*522\.84.*8\.7141", rates)
+    assert "unused min" not in rates and "Processes" not in rates
+    assert "Reconciliation" not in rates
+    assert "no processes yet" in rates
+    costed = cli_output(write(tmp_path, ISSUE_MODEL.replace("GBP", "USD")))
+    assert "£" not in costed and "GBP" not in costed
+    for heading in ("cost USD", "USD/hour", "USD/minute", "unused cost USD", "total cost USD"):
+        assert heading in costed
+    assert "Reconciliation (USD)" in costed
 
 
 # -- Rounding: pennies are apportioned, never lost ---------------------------------------------

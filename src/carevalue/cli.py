@@ -470,9 +470,10 @@ def costing_tdabc(
     model: Annotated[Path, typer.Argument(metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
 ) -> None:
-    """Cost a time-driven activity-based costing model: capacity cost rate of every
-    resource, cost per unit and in total of every process and step, unused capacity, and
-    a reconciliation (assigned + unused = cost supplied)."""
+    """Cost a time-driven activity-based costing model: capacity and capacity cost rate
+    (per hour and per minute) of every resource, cost per unit and in total of every
+    process and step, unused capacity, and a reconciliation (assigned + unused = cost
+    supplied). A model of resources alone gives their capacity and rates."""
     import json
 
     from rich.table import Table
@@ -483,9 +484,22 @@ def costing_tdabc(
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
-    resources = Table(title=f"Resources ({report['currency']} per {report['period']})", title_justify="left")
-    for heading in ("resource", "cost", "£/minute", "used min", "unused min", "unused cost"):
+    # Costs are labelled in the model's own currency (a DKK model shows DKK, never £).
+    currency, period = report["currency"], report["period"]
+    costed = bool(report["processes"])
+    resources = Table(
+        title=f"Resources: practical capacity and capacity cost rates ({currency}, per {period})",
+        title_justify="left",
+    )
+    headings = [
+        "resource", f"cost {currency}", f"min/{period}", f"h/{period}",
+        f"{currency}/hour", f"{currency}/minute",
+    ]
+    if costed:  # a model of resources alone has its rates, but nothing used yet
+        headings += ["used min", "unused min", f"unused cost {currency}"]
+    for heading in headings:
         resources.add_column(heading, justify="left" if heading == "resource" else "right")
+
     def money(x) -> str:
         return "—" if x is None else f"{x:,.2f}"
 
@@ -493,26 +507,38 @@ def costing_tdabc(
         return "—" if x is None else f"{x:,.1f}"
 
     for r in report["resources"]:
-        resources.add_row(
-            r["id"], money(r["cost_supplied"]), f"{r['capacity_cost_rate_per_minute']:.4f}",
-            minutes(r["used_minutes"]), minutes(r["unused_minutes"]), money(r["unused_capacity_cost"]),
-        )
+        row = [
+            r["id"], money(r["cost_supplied"]), minutes(r["practical_capacity_minutes"]),
+            minutes(r["practical_capacity_hours"]), money(r["capacity_cost_rate_per_hour"]),
+            f"{r['capacity_cost_rate_per_minute']:,.4f}",
+        ]
+        if costed:
+            row += [
+                minutes(r["used_minutes"]), minutes(r["unused_minutes"]),
+                money(r["unused_capacity_cost"]),
+            ]
+        resources.add_row(*row)
     out.print(resources)
-    processes = Table(title="Processes", title_justify="left")
-    for heading in ("process", "volume", "minutes per unit", "cost per unit", "total cost"):
-        processes.add_column(heading, justify="left" if heading == "process" else "right")
-    for p in report["processes"]:
-        processes.add_row(
-            p["id"], minutes(p["volume"]), minutes(p["per_unit"]["expected_minutes"]),
-            money(p["per_unit"]["expected_cost"]), money(p["total"]["cost"] if p["total"] else None),
+    if costed:
+        processes = Table(title="Processes", title_justify="left")
+        for heading in (
+            "process", "volume", "minutes per unit", f"cost per unit {currency}",
+            f"total cost {currency}",
+        ):
+            processes.add_column(heading, justify="left" if heading == "process" else "right")
+        for p in report["processes"]:
+            processes.add_row(
+                p["id"], minutes(p["volume"]), minutes(p["per_unit"]["expected_minutes"]),
+                money(p["per_unit"]["expected_cost"]),
+                money(p["total"]["cost"] if p["total"] else None),
+            )
+        out.print(processes)
+        rec = report["reconciliation"]
+        out.print(
+            f"Reconciliation ({currency}): assigned {money(rec['assigned_to_processes'])} + "
+            f"unused {money(rec['unused_capacity_cost'])} = supplied "
+            f"{money(rec['cost_supplied'])}: {'balanced' if rec['balanced'] else 'NOT balanced'}."
         )
-    out.print(processes)
-    rec = report["reconciliation"]
-    out.print(
-        f"Reconciliation: assigned {money(rec['assigned_to_processes'])} + unused "
-        f"{money(rec['unused_capacity_cost'])} = supplied {money(rec['cost_supplied'])}: "
-        f"{'balanced' if rec['balanced'] else 'NOT balanced'}."
-    )
     for finding in report["findings"]:
         out.print(f"[yellow]finding:[/yellow] {finding['message']}", highlight=False)
 

@@ -206,8 +206,8 @@ class CostedProcess:
 class Finding:
     """Something in the costed model a reader must know, though it is not an error."""
 
-    kind: Literal["over_capacity", "resource_not_used", "process_without_volume"]
-    subject: str  # the resource or process id
+    kind: Literal["over_capacity", "resource_not_used", "process_without_volume", "no_processes"]
+    subject: str  # the resource or process id ("model" for no_processes)
     message: str
 
 
@@ -231,6 +231,11 @@ def _by_id(items: tuple[_Item, ...], item_id: str, noun: str, plural: str) -> _I
     for item in items:
         if item.id == item_id:
             return item
+    if not items:
+        raise UserError(
+            f"the model has no {noun} '{item_id}'; it has no {plural} yet (a model of "
+            "resources alone gives their capacity cost rates only)."
+        )
     known = ", ".join(item.id for item in items)
     raise UserError(f"the model has no {noun} '{item_id}'; its {plural} are {known}.")
 
@@ -289,8 +294,20 @@ def _findings(
     findings = []
     used_by_steps = {step.resource for process in processes for step in process.steps}
     money = model.currency
+    if not processes:
+        # One finding for the model, not one "not used" per resource: before the process
+        # map exists no resource is used, and that is expected.
+        findings.append(
+            Finding(
+                "no_processes",
+                "model",
+                "the model has no processes yet, so it gives each resource's capacity and "
+                "capacity cost rate only; every minute shows as unused until processes "
+                "(steps with their minutes) are added.",
+            )
+        )
     for resource in resources:
-        if resource.id not in used_by_steps:
+        if processes and resource.id not in used_by_steps:
             findings.append(
                 Finding(
                     "resource_not_used",

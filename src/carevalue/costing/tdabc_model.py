@@ -527,7 +527,7 @@ class Process(Frozen):
 
 class TdabcModel(Frozen):
     """A TDABC model: resources with their capacity cost rates, and processes that use
-    their time, for one period."""
+    their time, for one period (or resources alone, for their rates)."""
 
     currency: str = Field(
         pattern=CURRENCY_PATTERN,
@@ -540,7 +540,13 @@ class TdabcModel(Frozen):
         default=None, description="What the model covers (service, site, financial year)."
     )
     resources: tuple[Resource, ...] = Field(min_length=1, description="The resources.")
-    processes: tuple[Process, ...] = Field(min_length=1, description="The processes.")
+    # TDABC's first step is the capacity cost rates, before any process is mapped, so a
+    # model of resources alone is complete: it reports their capacity and rates.
+    processes: tuple[Process, ...] = Field(
+        default=(),
+        description="The processes. Leave them out to work out the resources' capacity "
+        "cost rates alone, before any process map exists.",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> TdabcModel:

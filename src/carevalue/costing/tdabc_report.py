@@ -108,6 +108,7 @@ def _resource(
             else None
         ),
         "practical_capacity_minutes": _minutes(capacity),
+        "practical_capacity_hours": None if capacity is None else _minutes(capacity / 60),
         "practical_capacity_worked_out": _capacity_working(resource, result.model.period),
         "capacity_cost_rate_per_minute": _rate(resource.rate_per_minute),
         "capacity_cost_rate_per_hour": _rate(resource.rate_per_hour),

@@ -6,11 +6,12 @@ with the plotted statistic, the centre line, the 3-sigma limits (and 2-sigma one
 methods, and every place where we chose a policy, are described for users in
 ``docs/control-charts.md``; the reference is ``shared/reference/spc_methods.md`` §2.
 
-How a call flows: the raw observations are aggregated by subgroup ``x`` (sorted, as qic
-sorts them); the subgroups are numbered 1..N and ``freeze``/``part``/``exclude`` are read
-against those numbers; each phase is calculated on its own from its baseline points that
-are not excluded; runs analysis compares every included point of the phase with its
-centre line; ``multiply`` scales the plotted numbers last, so it never changes a signal.
+How a call flows: ``carevalue.stats.spc_inputs`` reads y, n and x into typed arrays (ISO
+date text and ``datetime.date`` objects in x become dates); the raw observations are
+aggregated by subgroup ``x`` (sorted, as qic sorts them); the subgroups are numbered 1..N
+and ``freeze``/``part``/``exclude`` are read against those numbers; each phase is
+calculated on its own from its baseline points that are not excluded; runs analysis
+compares every included point of the phase with its centre line; ``multiply`` scales the plotted numbers last, so it never changes a signal.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from carevalue.stats import spc_inputs as inputs
 from carevalue.stats.warnings import ShortSeriesWarning
 
 __all__ = [
@@ -72,7 +74,8 @@ def control_chart(
     ``y`` holds the observations (xbar, s, run, i, mr, g, t, c) or the counts (p, pp, u,
     up); ``n`` the denominators, required for p/pp/u/up and optional for run/i/mr, where
     it makes the plotted value sum(y)/sum(n) per subgroup; ``x`` the subgroup of each
-    observation (default: each observation is its own subgroup). ``freeze`` is the
+    observation (default: each observation is its own subgroup; dates, ISO date text and
+    ``datetime.date`` objects are time, other text labels). ``freeze`` is the
     1-based number of the last baseline subgroup; ``part`` the numbers of the subgroups
     that end a phase (``part=[12]``: phase 1 is subgroups 1-12); ``exclude`` the numbers
     of subgroups left out of the calculations and the runs analysis but still plotted.
@@ -94,7 +97,7 @@ def control_chart(
     phases = _phase_numbers(part, freeze, count)
     baseline = _baseline(freeze, count)
     include = ~np.isin(np.arange(1, count + 1), _positions(exclude, count, "exclude"))
-    ordered = _is_ordered(groups)
+    ordered = inputs.is_ordered(groups)
 
     frames = []
     for phase in np.unique(phases):
@@ -137,23 +140,10 @@ def _check_multiply(multiply) -> float:
     return value
 
 
-def _as_numbers(values, name: str) -> np.ndarray:
-    if values is None:
-        raise ValueError(f"{name} must hold numbers (missing values allowed).")
-    try:
-        if np.ndim(values) == 0:  # one number, e.g. a common denominator n = 50
-            return np.asarray(values, dtype="float64")
-        return pd.Series(values, dtype="float64").to_numpy()
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a list of numbers (missing values allowed).") from None
-
-
 def _check_inputs(y, n, x, chart: str):
-    values = np.atleast_1d(_as_numbers(y, "y"))
-    if np.isinf(values).any():
-        raise ValueError("y has infinite values; use NaN for a missing value.")
+    values = inputs.observations(y)
     denominators = _check_denominators(n, values, chart)
-    groups = _check_groups(x, len(values))
+    groups = inputs.subgroups(x, len(values))
     _check_values(values, denominators, chart)
     return values, denominators, groups
 
@@ -166,28 +156,7 @@ def _check_denominators(n, values: np.ndarray, chart: str) -> np.ndarray | None:
     if chart not in _RATIO_ALLOWED:
         raise ValueError(f"A {chart} chart takes y alone; n is used only by run, i, mr, "
                          "p, pp, u and up charts.")
-    denominators = _as_numbers(n, "n")
-    if denominators.ndim == 0:  # one size for every subgroup, e.g. samples of 50
-        denominators = np.full(len(values), float(denominators))
-    if len(denominators) != len(values):
-        raise ValueError(f"y and n must be the same length ({len(values)} and "
-                         f"{len(denominators)}).")
-    if np.isinf(denominators).any() or (denominators < 0).any():
-        raise ValueError("n must be zero or positive numbers.")
-    return denominators
-
-
-def _check_groups(x, length: int) -> pd.Series:
-    if x is None:
-        return pd.Series(np.arange(1, length + 1))
-    groups = pd.Series(x) if not isinstance(x, pd.Series) else x.reset_index(drop=True)
-    if len(groups) != length:
-        raise ValueError(f"y and x must be the same length ({length} and {len(groups)}).")
-    # qic drops rows whose x is missing; an observation silently lost is worse than a
-    # clear error, so we refuse them instead.
-    if groups.isna().any():
-        raise ValueError("x has missing values; every observation needs its subgroup.")
-    return groups
+    return inputs.denominators(n, len(values))
 
 
 def _check_values(values: np.ndarray, denominators: np.ndarray | None, chart: str) -> None:
@@ -245,15 +214,6 @@ def _baseline(freeze, count: int) -> np.ndarray:
     if last.size != 1:
         raise ValueError("freeze must be one subgroup number: the last of the baseline.")
     return np.arange(1, count + 1) <= last[0]
-
-
-def _is_ordered(groups: pd.Series) -> bool:
-    """Numbers and dates are a sequence in time; labels are categories (qic's dots.only)."""
-    dtype = groups.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return False
-    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
-                or pd.api.types.is_timedelta64_dtype(dtype))
 
 
 def _check_enough(subgroups: pd.DataFrame, chart: str) -> None:

@@ -5,7 +5,9 @@ order given, with its process limits and the special-cause rule, if any, that it
 ``variation()``, ``assurance()`` and ``summary()`` read that frame and give the icons and
 the table a board report shows. The statistics follow ``spc_methods.md`` §1 (what
 NHSRplotthedots 0.2.2 computes); the user-facing account, with every policy choice, is
-``docs/reading-an-spc-chart.md``.
+``docs/reading-an-spc-chart.md``. The caller's arrays (values, dates, facets, rebase dates,
+targets) are read into typed arrays by ``carevalue.stats.spc_inputs``; this module holds the
+rules.
 
 All facets are computed together: the points are sorted once by facet and date, every
 facet x rebase group becomes a contiguous block, and the sums, moving ranges and runs
@@ -16,8 +18,6 @@ series does.
 
 from __future__ import annotations
 
-import datetime as _dt
-import numbers
 import operator
 import warnings
 from collections.abc import Mapping
@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from carevalue.stats import spc_inputs as inputs
 from carevalue.stats.warnings import ShortSeriesWarning
 
 __all__ = [
@@ -165,8 +166,8 @@ def xmr(
 ) -> pd.DataFrame:
     """Make a "plot the dots" XmR chart: one row per input point, in input order.
 
-    ``y``: the values (None/NaN are kept as gaps). ``dates``: dates or numbers, one per
-    value, unique within a facet (None numbers the points 1..n). ``improvement``:
+    ``y``: the values (None/NaN are kept as gaps). ``dates``: dates (or ISO 8601 text) or
+    numbers, one per value, unique within a facet (None numbers the points 1..n). ``improvement``:
     "increase", "decrease" or "neutral". ``target``: a number, or a dict facet -> number.
     ``rebase``: dates at which a new group (new mean and limits) starts, or with facets a
     dict facet -> dates. ``fix_after_n_points`` (>= 12): mean and limits from the first n
@@ -183,14 +184,16 @@ def xmr(
     """
     direction = _improvement_direction(improvement)
     _check_options(fix_after_n_points, screen_outliers, two_in_three)
-    values = _as_values(y)
+    values = inputs.as_values(y)
     n = len(values)
     if n < 2:
         raise ValueError(f"a chart needs at least 2 observed points, but y has {n}.")
-    date_values, date_keys, date_kind, date_tz = _as_dates(dates, n)
-    facet_values, facet_codes, facet_labels = _as_facets(facets, n)
-    rebase_marks = _rebase_marks(rebase, (date_kind, date_tz), date_keys, facet_codes, facet_labels)
-    targets = _targets(target, facet_codes, facet_labels, n)
+    date_values, date_keys, date_kind, date_tz = inputs.as_dates(dates, n)
+    facet_values, facet_codes, facet_labels = inputs.as_facets(facets, n)
+    rebase_marks = inputs.rebase_marks(
+        rebase, (date_kind, date_tz), date_keys, facet_codes, facet_labels
+    )
+    targets = inputs.targets(target, facet_codes, facet_labels, n)
 
     # ptd sorts by facet then date; the facets' own order does not change any result, so
     # their order of first appearance (the factorize codes) serves as the facet key.
@@ -373,163 +376,6 @@ def _check_options(fix_after_n_points, screen_outliers, two_in_three) -> None:
             f"fix_after_n_points must be at least {MIN_FIXED_BASELINE} "
             f"(a baseline of 12 to 20 points), not {fixed}."
         )
-
-
-def _as_values(y) -> np.ndarray:
-    if y is None or isinstance(y, (str, bytes)) or np.ndim(y) != 1:
-        raise ValueError("y must be a one-dimensional sequence of numbers.")
-    try:
-        if isinstance(y, np.ndarray) and y.dtype.kind in "fiu":
-            values = y.astype(float)  # the common case, without a trip through pandas
-        else:
-            # pd.array copes with None, pd.NA and nullable dtypes; every missing value -> NaN.
-            values = pd.array(y, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise ValueError("y must contain only numbers or missing values (None/NaN).") from None
-    if np.isinf(values).any():
-        raise ValueError("y must not contain infinite values.")
-    return values
-
-
-def _as_dates(dates, n: int):
-    """Output values, sort/match keys, kind ("number" or "datetime") and time zone."""
-    if dates is None:
-        positions = np.arange(1, n + 1, dtype=np.int64)
-        return positions, positions.astype(float), "number", None
-    if isinstance(dates, (str, bytes)) or np.ndim(dates) != 1:
-        raise ValueError("dates must be a one-dimensional sequence, one date per value.")
-    index = pd.Index(dates)
-    if len(index) != n:
-        raise ValueError(f"dates has {len(index)} values but y has {n}; give one date per value.")
-    if index.hasnans:
-        raise ValueError("dates has missing values; every point needs a date.")
-    if pd.api.types.is_bool_dtype(index.dtype):
-        raise ValueError("dates must be dates, datetimes or numbers, not booleans.")
-    if pd.api.types.is_numeric_dtype(index.dtype):
-        return index.to_numpy(), index.to_numpy(dtype=float), "number", None
-    stamps = _to_datetimes(index, "dates")
-    return stamps, _datetime_keys(stamps), "datetime", stamps.tz
-
-
-def _to_datetimes(values, what: str) -> pd.DatetimeIndex:
-    try:
-        with warnings.catch_warnings():
-            # Unparseable text becomes our ValueError below, not pandas' format advice.
-            warnings.filterwarnings(
-                "ignore", message="Could not infer format", category=UserWarning
-            )
-            return pd.DatetimeIndex(pd.to_datetime(values))
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{what} must be dates, datetimes or numbers.") from None
-
-
-def _datetime_keys(stamps: pd.DatetimeIndex) -> np.ndarray:
-    # One resolution for data and rebase dates alike, so equal dates get equal keys.
-    return stamps.as_unit("us").asi8
-
-
-def _as_facets(facets, n: int):
-    """Output values, integer codes (order of first appearance) and the distinct labels."""
-    if facets is None:
-        return np.full(n, None, dtype=object), np.zeros(n, dtype=np.int64), None
-    if isinstance(facets, (str, bytes)) or np.ndim(facets) != 1:
-        raise ValueError("facets must be a one-dimensional sequence, one label per value.")
-    index = pd.Index(facets)
-    if len(index) != n:
-        raise ValueError(
-            f"facets has {len(index)} values but y has {n}; give one facet label per value."
-        )
-    codes, labels = pd.factorize(index)
-    if (codes < 0).any():
-        raise ValueError("facets has missing values; every point needs a facet label.")
-    return index.to_numpy(), codes.astype(np.int64), labels
-
-
-def _facet_codes_for(keys, facet_labels, what: str) -> np.ndarray:
-    if facet_labels is None:
-        raise ValueError(f"{what} is a dict of facets, but no facets were given.")
-    codes = facet_labels.get_indexer(list(keys))
-    if (codes < 0).any():
-        unknown = list(keys)[int(np.flatnonzero(codes < 0)[0])]
-        raise ValueError(f"{what} names facet {unknown!r}, which is not among the facets.")
-    return codes.astype(np.int64)
-
-
-def _as_date_list(values):
-    if isinstance(values, (str, bytes, numbers.Number, _dt.date, np.datetime64)):
-        return [values]
-    return list(values)
-
-
-def _rebase_keys(values, date_kind: tuple) -> np.ndarray:
-    kind, tz = date_kind
-    values = _as_date_list(values)
-    if not values:
-        return np.array([], dtype=float if kind == "number" else np.int64)
-    if kind == "number":
-        try:
-            keys = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError("rebase dates must be numbers like the dates they mark.") from None
-        return keys
-    stamps = _to_datetimes(pd.Index(values), "rebase dates")
-    # A plain "2018-04-01" means that day in the data's own time zone.
-    if tz is not None and stamps.tz is None:
-        stamps = stamps.tz_localize(tz)
-    elif tz is None and stamps.tz is not None:
-        stamps = stamps.tz_localize(None)
-    return _datetime_keys(stamps)
-
-
-def _rebase_marks(rebase, date_kind, date_keys, facet_codes, facet_labels) -> np.ndarray:
-    """True where a row's date starts a new rebase group (ptd: rebase = 1)."""
-    n = len(date_keys)
-    if rebase is None or (isinstance(rebase, Mapping) and not rebase):
-        return np.zeros(n, dtype=bool)
-    if isinstance(rebase, Mapping):
-        codes = _facet_codes_for(rebase.keys(), facet_labels, "rebase")
-        pair_codes, pair_keys = [], []
-        for code, dates in zip(codes, rebase.values(), strict=True):
-            keys = _rebase_keys(dates, date_kind)
-            pair_codes.append(np.full(len(keys), code, dtype=np.int64))
-            pair_keys.append(keys)
-        wanted = pd.MultiIndex.from_arrays([np.concatenate(pair_codes), np.concatenate(pair_keys)])
-        present = pd.MultiIndex.from_arrays([facet_codes, date_keys])
-        missing = ~wanted.isin(present)
-        if missing.any():
-            code, _key = wanted[int(np.flatnonzero(missing)[0])]
-            raise ValueError(
-                f"a rebase date for facet {facet_labels[code]!r} is not one of that facet's dates."
-            )
-        return present.isin(wanted)
-    keys = _rebase_keys(rebase, date_kind)
-    missing = ~np.isin(keys, date_keys)
-    if missing.any():
-        raise ValueError(
-            "a rebase date is not one of the dates given; rebase at a date that has a point."
-        )
-    return np.isin(date_keys, keys)
-
-
-def _targets(target, facet_codes, facet_labels, n: int) -> np.ndarray:
-    if target is None:
-        return np.full(n, np.nan)
-    if isinstance(target, Mapping):
-        codes = _facet_codes_for(target.keys(), facet_labels, "target")
-        by_code = np.full(len(facet_labels), np.nan)
-        by_code[codes] = [_target_number(value) for value in target.values()]
-        return by_code[facet_codes]
-    return np.full(n, _target_number(target))
-
-
-def _target_number(value) -> float:
-    if value is None:
-        return np.nan
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(
-            f"target must be a finite number (or a dict facet -> number), not {value!r}."
-        )
-    return float(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -796,4 +642,5 @@ def _assurance_icon(goal: float, lpl: float, upl: float, direction: int):
     return "inconsistent"  # between the limits, or exactly on one (ptd compares strictly)
 
 
-from carevalue.stats.control_charts import control_chart  # noqa: E402  (the qicharts2 family lives in its own module)
+# The qicharts2 family lives in its own module; spc re-exports it.
+from carevalue.stats.control_charts import control_chart
