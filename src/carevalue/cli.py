@@ -44,7 +44,8 @@ WarehouseOption = Annotated[
         "--warehouse",
         "-w",
         help="Warehouse to use: a DuckDB file path (default var/warehouse.duckdb, or "
-        "$CAREVALUE_WAREHOUSE), duckdb://:memory:, pyspark://local, or any Ibis URL.",
+        "$CAREVALUE_WAREHOUSE), duckdb://:memory:, 'pyspark://local[2]' (folder var/spark-warehouse, "
+        "or add ?warehouse=FOLDER; see docs/spark.md), or any Ibis URL.",
         show_default=False,
     ),
 ]

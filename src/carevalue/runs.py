@@ -40,7 +40,14 @@ from carevalue.pathways.build_episodes import (
 )
 from carevalue.pathways.lazy_tables import feed_tables
 from carevalue.sources.merge_feed import align_columns, union_schema
-from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none, warehouse_table
+from carevalue.warehouse import (
+    atomic,
+    publish_views,
+    replace_table,
+    scratch_table,
+    table_or_none,
+    warehouse_table,
+)
 
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
@@ -119,8 +126,7 @@ def run_pipeline(
         for name, frame in outcome_tables.items():
             con.create_table(f"{name}__{run_id}", warehouse_table(frame), overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
-        for name in names:
-            con.create_view(name, con.table(f"{name}__{run_id}"), overwrite=True)
+        publish_views(con, {name: f"{name}__{run_id}" for name in names})
     _drop_old_runs(con)
     return report
 
@@ -321,5 +327,5 @@ def _drop_old_runs(con: BaseBackend) -> None:
     runs = con.table(RUNS_TABLE).order_by(ibis.desc("finished_at")).execute()["run_id"].tolist()
     for old in runs[KEEP_RUNS:]:
         for name in RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + CHART_TABLES:
-            if f"{name}__{old}" in con.list_tables():
-                con.drop_table(f"{name}__{old}")
+            # force, not a look-up: Spark lists table names in lower case
+            con.drop_table(f"{name}__{old}", force=True)

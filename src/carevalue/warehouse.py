@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -41,8 +43,10 @@ from carevalue.errors import UserError
 def connect(url: str) -> BaseBackend:
     """Connect to the warehouse named by ``url`` (see the module docstring)."""
     if url.startswith("pyspark://"):
-        master = url.removeprefix("pyspark://") or "local"
-        return ibis.pyspark.connect(local_spark_session(master))
+        master, folder = spark_url(url)
+        con = ibis.pyspark.connect(local_spark_session(master, folder))
+        _restore_views(con)
+        return con
     if url.startswith("duckdb://"):
         path = url.removeprefix("duckdb://")
         if path in ("", ":memory:"):
@@ -235,6 +239,36 @@ def table_or_none(con: BaseBackend, name: str) -> ibis.Table | None:
 
 # --- Spark -----------------------------------------------------------------------------
 
+# Spark's views from Ibis are temporary (gone with the session), so on Spark the published
+# views are also written down here and made again when the next command connects.
+VIEWS_TABLE = "warehouse_views"
+
+
+def publish_views(con: BaseBackend, views: dict[str, str]) -> None:
+    """Make each view name read its table (``{"episodes": "episodes__<run id>"}``) for
+    this session and every later one."""
+    for name, table in views.items():
+        con.create_view(name, con.table(table), overwrite=True)
+    if con.name != "pyspark":
+        return  # DuckDB's views are kept in the warehouse file
+    known = table_or_none(con, VIEWS_TABLE)
+    recorded = {} if known is None else dict(known.execute().itertuples(index=False))
+    recorded.update(views)
+    frame = pd.DataFrame({"view": list(recorded), "table_name": list(recorded.values())})
+    con.create_table(VIEWS_TABLE, ibis.memtable(frame), overwrite=True)
+
+
+def _restore_views(con: BaseBackend) -> None:
+    """Make the views ``publish_views`` recorded, each over its table if that still exists."""
+    known = table_or_none(con, VIEWS_TABLE)
+    if known is None:
+        return
+    tables = set(con.list_tables())  # Spark lists table names in lower case
+    for name, table in known.execute().itertuples(index=False):
+        if table.lower() in tables:
+            con.create_view(name, con.table(table), overwrite=True)
+
+
 _java_version_pattern = re.compile(r'version "(\d+)')
 
 
@@ -251,8 +285,45 @@ def java_major_version() -> int | None:
     return int(match.group(1)) if match else None
 
 
-def local_spark_session(master: str = "local[1]", warehouse_dir: str = "var/spark-warehouse"):
-    """A small local Spark session; UTC and few shuffle partitions, as tests need."""
+DEFAULT_SPARK_FOLDER = "var/spark-warehouse"
+_LOG4J2_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+
+
+def spark_url(url: str) -> tuple[str, Path]:
+    """``pyspark://MASTER[?warehouse=FOLDER]`` as the Spark master and the warehouse folder,
+    resolved once against the current folder (``var/spark-warehouse`` when not given)."""
+    master, _, query = url.removeprefix("pyspark://").partition("?")
+    folder = DEFAULT_SPARK_FOLDER
+    for setting in filter(None, query.split("&")):
+        key, _, value = setting.partition("=")
+        if key != "warehouse" or not value:
+            raise UserError(
+                f"The warehouse URL {url} has a setting '{setting}' CareValue does not know; "
+                "the one setting is ?warehouse=FOLDER, e.g. pyspark://local[2]?warehouse=var/spark."
+            )
+        folder = urllib.parse.unquote(value)
+    return master or "local", Path(folder).expanduser().resolve()
+
+
+def spark_folders(folder: Path) -> dict[str, Path]:
+    """Where a Spark warehouse keeps its parts: the tables' Parquet folders, the catalogue
+    that names them (an embedded Hive metastore in Derby), and Spark's own log."""
+    return {
+        "tables": folder / "tables",
+        "catalogue": folder / "catalogue",
+        "log": folder / "spark.log",
+    }
+
+
+def local_spark_session(master: str = "local[1]", warehouse_dir: str | Path = DEFAULT_SPARK_FOLDER):
+    """A small local Spark session on the warehouse in ``warehouse_dir``; UTC and few shuffle
+    partitions, as tests need.
+
+    Its catalogue persists in the folder (Spark's embedded Hive metastore), so the tables
+    and views one command writes are there for the next; Spark's own messages go to the
+    folder's spark.log, not the terminal. Derby lets one process at a time open the
+    catalogue, so a second command on the same warehouse stops with a plain sentence.
+    """
     major = java_major_version()
     if major is None or major < 17:
         raise UserError(
@@ -261,27 +332,131 @@ def local_spark_session(master: str = "local[1]", warehouse_dir: str = "var/spar
             + "; install a Java 17 runtime (e.g. apt-get install openjdk-17-jre-headless)."
         )
     try:
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
         from pyspark.sql import SparkSession
     except ImportError:
         raise UserError(
             "PySpark is not installed; install CareValue with the spark extra: "
             "pip install 'carevalue[spark]'."
         ) from None
-    return (
-        SparkSession.builder.master(master)
-        .appName("carevalue")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.ansi.enabled", "false")
+    folder = Path(warehouse_dir).expanduser().resolve()
+    parts = spark_folders(folder)
+    if ";" in str(folder):
+        raise UserError(
+            f"The Spark warehouse folder {folder} has a ';' in its path, which Spark's catalogue "
+            "(Derby) cannot take; choose another folder with ?warehouse=FOLDER."
+        )
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        # Spark fixes its catalogue when the session starts: one warehouse per process.
+        if active.sparkContext.getConf().get("spark.sql.warehouse.dir") != str(parts["tables"]):
+            raise UserError(
+                f"This process already has a Spark session on another warehouse; it cannot "
+                f"open {folder} as well."
+            )
+        return active
+    try:
+        for part in ("tables", "catalogue"):
+            parts[part].mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(
+            f"Cannot create the Spark warehouse folder {folder}: {error.strerror}."
+        ) from None
+    conf = _spark_conf(SparkConf(), master, parts)
+    if SparkContext._gateway is None:
+        # The JVM's own console output (the module notice Spark's launcher always causes,
+        # log lines, crash reports) goes to the warehouse's log file, not the terminal.
+        with _spark_log(parts["log"]) as log:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+        SparkContext(conf=conf, gateway=gateway)
+    session = SparkSession.builder.config(conf=conf).getOrCreate()
+    _open_catalogue(session, folder, parts)
+    return session
+
+
+SPARK_LOG_LIMIT = 10_000_000  # bytes; past this the log starts afresh (one old copy kept)
+
+
+def _spark_log(path: Path):
+    """The log file opened for appending (two commands at once each add their own lines),
+    headed by the command that starts the engine."""
+    if path.is_file() and path.stat().st_size > SPARK_LOG_LIMIT:
+        path.replace(path.with_name(path.name + ".1"))
+    log = path.open("ab")
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    log.write(f"--- {stamp} pid {os.getpid()}: {' '.join(sys.argv)}\n".encode())
+    log.flush()
+    return log
+
+
+def _spark_conf(conf, master: str, parts: dict[str, Path]):
+    catalogue = parts["catalogue"]
+    java_options = " ".join(
+        _java_option(name, value)
+        for name, value in (
+            # Spark's log settings must be in place before the JVM starts.
+            ("log4j2.configurationFile", _LOG4J2_CONFIG.as_uri()),
+            # Derby writes derby.log (and, unconfigured, metastore_db) into its home.
+            ("derby.system.home", str(catalogue)),
+        )
+    )
+    settings = {
+        "spark.master": master,
+        "spark.app.name": "carevalue",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": java_options,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": "2g",
+        "spark.sql.ansi.enabled": "false",
         # Without Arrow, pandas 3 string columns reach Spark with missing values as the
         # text 'NaN' instead of null (caught by tests/test_engine_parity.py).
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.warehouse.dir", str(Path(warehouse_dir).resolve()))
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # A catalogue that outlives the process: the embedded Hive metastore, in Derby, in
+        # the warehouse folder (absolute paths, so the current folder never matters).
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(parts["tables"]),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={catalogue / 'metastore_db'};create=true"
+        ),
         # Python workers run in this interpreter (with pandas and pyarrow), not whatever
         # 'python3' is first on PATH.
-        .config("spark.pyspark.python", sys.executable)
-        .getOrCreate()
-    )
+        "spark.pyspark.python": sys.executable,
+    }
+    for key, value in settings.items():
+        conf.set(key, value)
+    return conf
+
+
+def _java_option(name: str, value: str) -> str:
+    """``-Dname=value`` quoted for Spark's launcher, which splits the option string as a
+    shell would (a folder may have spaces)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"-D{name}={escaped}"'
+
+
+def _open_catalogue(session, folder: Path, parts: dict[str, Path]) -> None:
+    """Open the catalogue now, so that a locked or moved warehouse is one plain sentence
+    at the start of a command rather than a Java error in its middle."""
+    try:
+        rows = session.sql("DESCRIBE DATABASE default").collect()
+    except Exception:
+        session.stop()
+        raise UserError(
+            f"Cannot open the catalogue of the Spark warehouse {folder}: is another CareValue "
+            f"command using this warehouse? Wait for it to finish and try again (Spark's own "
+            f"messages are in {parts['log']})."
+        ) from None
+    described = {row[0]: row[1] for row in rows}
+    # A URI such as file:/var/spark-warehouse/tables (spaces as %20).
+    location = urllib.parse.unquote(urllib.parse.urlparse(described.get("Location", "")).path)
+    if location and Path(location) != parts["tables"]:
+        session.stop()
+        raise UserError(
+            f"The Spark warehouse {folder} was moved from {Path(location).parent}, and its "
+            "catalogue names its tables by their old place: move it back, or delete the "
+            "folder and ingest again (see docs/spark.md)."
+        )
