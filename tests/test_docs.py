@@ -42,12 +42,3 @@ def test_every_relative_link_in_the_docs_resolves_inside_the_checkout():
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert not broken, "links that lead nowhere in this checkout:\n" + "\n".join(broken)
 
-
-def test_no_doc_points_outside_the_checkout():
-    outside = [
-        f"{doc.relative_to(ROOT)}:{n}"
-        for doc in _docs()
-        for n, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
-        if "../shared" in line
-    ]
-    assert not outside, "docs that name ../shared, which a fresh clone does not have: " + ", ".join(outside)
