@@ -166,7 +166,7 @@ def _codelist(list_id: str, match: str, codes: list[tuple[str, str]]):
 def test_codelist_rows_keeps_exactly_the_rows_in_codelist_keeps_on_every_engine(engine):
     import ibis
 
-    from carevalue.pathways.code_matching import codelist_rows, in_codelist, normalised_code
+    from carevalue.foundation.code_matching import codelist_rows, in_codelist, normalised_code
 
     recorded = [
         ("ICD10", "I63.9"), ("ICD10", " i639 "), ("ICD10", "I64X"), ("ICD10", "I64.x"), ("ICD10", "I64"),

@@ -29,6 +29,7 @@ from carevalue.costing.imported_costs import (
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
+from carevalue.foundation.tables import align_columns, stack, union_schema
 from carevalue.outcomes.metric_charts import CHART_TABLES, charts_for_run, metric_directions
 from carevalue.outcomes.outcomes_stage import OUTCOME_TABLES, run_outcomes_stage
 from carevalue.packs.model import ConditionPack
@@ -39,7 +40,6 @@ from carevalue.pathways.build_episodes import (
     prepare_tables,
 )
 from carevalue.pathways.lazy_tables import feed_tables
-from carevalue.sources.merge_feed import align_columns, union_schema
 from carevalue.warehouse import atomic, replace_table, scratch_table, table_or_none, warehouse_table
 
 RUNS_TABLE = "runs"
@@ -178,13 +178,6 @@ def _service_changes(con) -> pd.DataFrame | None:
     segment): the SPC charts start a new baseline at each."""
     table = table_or_none(con, SERVICE_CHANGES_TABLE)
     return None if table is None else table.to_pandas()
-
-
-def stack(parts: list[ibis.Table]) -> ibis.Table:
-    """One table from the per-pack results; columns one pack lacks (its own case-mix
-    fields) are null for the others."""
-    schema = union_schema(*[p.schema() for p in parts])
-    return ibis.union(*[align_columns(p, schema) for p in parts])
 
 
 def _cost(con, episode_activities: ibis.Table, rules: CostingRules, report: RunReport) -> dict[str, ibis.Table]:

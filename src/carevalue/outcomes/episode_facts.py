@@ -15,6 +15,7 @@ from ibis import _
 from ibis.backends import BaseBackend
 
 from carevalue.warehouse import scratch_table
+from carevalue.foundation.tables import left_join
 
 Tables = dict[str, ibis.Table]
 MAX_LINKS = 3
@@ -34,7 +35,7 @@ def episode_facts(con: BaseBackend, t: Tables, episodes: ibis.Table, name: str) 
     index_destination = encounters.select(
         index_encounter_id=_.encounter_id, index_destination=_.discharge_destination
     )
-    facts = base.left_join(index_destination, "index_encounter_id").drop("index_encounter_id_right")
+    facts = left_join(base, index_destination, "index_encounter_id")
     facts = facts.mutate(
         index_is_inpatient=facts.index_setting == "inpatient",
         death_date=facts.death_date.cast("date"),
@@ -76,7 +77,7 @@ def _follow_transfers(con, encounters: ibis.Table, facts: ibis.Table, name: str)
         chosen = first.join(transfers, first._next_id == transfers.next_id).select(
             "episode_id", "next_id", "next_end", "next_destination"
         )
-        joined = spell.left_join(chosen, "episode_id").drop("episode_id_right")
+        joined = left_join(spell, chosen, "episode_id")
         linked = joined.next_id.notnull()
         spell = joined.mutate(
             spell_last_id=linked.ifelse(joined.next_id, joined.spell_last_id),
@@ -97,6 +98,6 @@ def _with_arrival(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> 
     gap = pairs.index_at.epoch_seconds() - pairs.ae_end.epoch_seconds()
     pairs = pairs.filter((gap >= 0) & (gap <= LINK_HOURS * 3600))
     latest = pairs.group_by("episode_id").aggregate(arrival=pairs.ae_start.max())
-    joined = facts.left_join(latest, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, latest, "episode_id")
     joined = joined.mutate(arrival_at=joined.arrival.fill_null(joined.index_at)).drop("arrival")
     return scratch_table(con, f"_carevalue_{name}_facts", joined)

@@ -25,11 +25,12 @@ from carevalue.pathways import segments
 from carevalue.pathways.assign_stages import stage_of
 from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
-from carevalue.pathways.code_matching import normalised_code
-from carevalue.pathways.days import day_number, plus_days
+from carevalue.foundation.code_matching import normalised_code
+from carevalue.foundation.days import day_number, plus_days
 from carevalue.pathways.lazy_tables import LazyTables, Later
 from carevalue.pathways.qualifying_events import ENCOUNTER_COLUMNS, PATIENT_COLUMNS, qualifying_events
 from carevalue.warehouse import scratch_table, scratch_view
+from carevalue.foundation.tables import left_join
 
 Tables = Mapping[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
@@ -73,7 +74,7 @@ def prepare_tables(con: BaseBackend, t: Tables) -> LazyTables:
 
     def activities() -> ibis.Table:
         settings = t["encounters"].select("encounter_id", "setting", "specialty")
-        joined = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
+        joined = left_join(t["activities"], settings, "encounter_id")
         prepared = joined.mutate(code_norm=normalised_code(_.code_system, _.code))
         return scratch_view(con, "_carevalue_prepared_activities", prepared)
 

@@ -16,9 +16,10 @@ from ibis import _
 from ibis.backends import BaseBackend
 
 from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
-from carevalue.pathways.code_matching import in_codelist
-from carevalue.pathways.days import day_number, plus_days
+from carevalue.foundation.code_matching import in_codelist
+from carevalue.foundation.days import day_number, plus_days
 from carevalue.warehouse import scratch_table
+from carevalue.foundation.tables import left_join
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
@@ -66,7 +67,7 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
             day_number(latest.end_at_candidate, latest.previous_at.date()) >= event.days_after
         )
     found = pairs.group_by("patient_id").aggregate(cycle_end_event_at=_.end_at_candidate.min())
-    with_event = starts.left_join(found, "patient_id").drop("patient_id_right")
+    with_event = left_join(starts, found, "patient_id")
     cap = plus_days(with_event.event_date, end.max_days)
     after_event = plus_days(with_event.cycle_end_event_at.date(), end.plus_days)
     return with_event.mutate(
