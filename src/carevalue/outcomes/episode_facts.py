@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
 
-from carevalue.warehouse import scratch_table
+from carevalue.foundation.run_context import RunContext
 from carevalue.foundation.tables import left_join
 
 Tables = dict[str, ibis.Table]
@@ -22,7 +21,7 @@ MAX_LINKS = 3
 LINK_HOURS = 24
 
 
-def episode_facts(con: BaseBackend, t: Tables, episodes: ibis.Table, name: str) -> ibis.Table:
+def episode_facts(ctx: RunContext, t: Tables, episodes: ibis.Table, name: str) -> ibis.Table:
     """One row per episode: the episode columns outcomes need, plus ``index_spell`` facts
     (``index_is_inpatient``, ``index_destination``, ``spell_end_at``, ``spell_destination``,
     ``spell_open``) and ``arrival_at`` (the emergency arrival, or the index event)."""
@@ -40,12 +39,12 @@ def episode_facts(con: BaseBackend, t: Tables, episodes: ibis.Table, name: str) 
         index_is_inpatient=facts.index_setting == "inpatient",
         death_date=facts.death_date.cast("date"),
     )
-    facts = scratch_table(con, f"_carevalue_{name}_facts_base", facts)
-    facts = _follow_transfers(con, encounters, facts, name)
-    return _with_arrival(con, encounters, facts, name)
+    facts = ctx.scratch_table(f"{name}_facts_base", facts)
+    facts = _follow_transfers(ctx, encounters, facts, name)
+    return _with_arrival(ctx, encounters, facts, name)
 
 
-def _follow_transfers(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _follow_transfers(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
     """Extend each inpatient index stay by the transfers that continue it."""
     transfers = encounters.filter(
         (encounters.setting == "inpatient") & (encounters.admission_method == "transfer")
@@ -84,11 +83,11 @@ def _follow_transfers(con, encounters: ibis.Table, facts: ibis.Table, name: str)
             spell_end_at=linked.ifelse(joined.next_end, joined.spell_end_at),
             spell_destination=linked.ifelse(joined.next_destination, joined.spell_destination),
         ).drop("next_id", "next_end", "next_destination")
-        spell = scratch_table(con, f"_carevalue_{name}_spell_{link}", spell)
+        spell = ctx.scratch_table(f"{name}_spell_{link}", spell)
     return spell.mutate(spell_open=spell.index_is_inpatient & spell.spell_end_at.isnull())
 
 
-def _with_arrival(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _with_arrival(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
     """``arrival_at``: start of the emergency attendance that ended within 24 hours before
     the index event began (the 'door'), else the index event itself."""
     attendances = encounters.filter(encounters.setting == "emergency").select(
@@ -100,4 +99,4 @@ def _with_arrival(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> 
     latest = pairs.group_by("episode_id").aggregate(arrival=pairs.ae_start.max())
     joined = left_join(facts, latest, "episode_id")
     joined = joined.mutate(arrival_at=joined.arrival.fill_null(joined.index_at)).drop("arrival")
-    return scratch_table(con, f"_carevalue_{name}_facts", joined)
+    return ctx.scratch_table(f"{name}_facts", joined)
