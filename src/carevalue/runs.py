@@ -4,6 +4,11 @@ A run writes its tables under its own names (``episodes__<run_id>``…), records
 ``runs`` and only then points the plain names (``episodes``…) at them, all in one
 transaction where the engine has them. A failed or killed run therefore leaves the
 previous run serving. The last ``KEEP_RUNS`` runs are kept; older ones are dropped.
+
+One run at a time builds on a warehouse (``foundation.run_lock``): a second stops with a
+plain sentence. A run's scratch tables and views carry its own prefix (``RunContext``)
+and are dropped when it ends, failed or not; ones a killed run left are dropped by the
+next run.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from carevalue.costing import (
     run_costing_stage,
 )
 from carevalue.errors import UserError
-from carevalue.foundation.run_context import RunContext
+from carevalue.foundation.run_context import RunContext, drop_stale_scratch
+from carevalue.foundation.run_lock import run_lock
 from carevalue.foundation.tables import align_columns, stack, union_schema
 from carevalue.outcomes import OUTCOME_TABLES, run_outcomes_stage
 from carevalue.packs.model import ConditionPack
@@ -93,7 +99,30 @@ def run_pipeline(
     if not packs:
         raise UserError("No condition packs to run; check the conditions folder with 'carevalue validate'.")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ_") + uuid.uuid4().hex[:6]
-    ctx = RunContext(con, run_id)
+    with run_lock(con) as lock:
+        ctx = RunContext(con, run_id)
+        if lock is not None:
+            drop_stale_scratch(con)
+        try:
+            report = _build_and_publish(
+                ctx, packs, costing_rules, imported_costs, conditions_folder
+            )
+        finally:
+            ctx.drop_scratch()
+        _drop_old_runs(con)
+    return report
+
+
+def _build_and_publish(
+    ctx: RunContext,
+    packs: list[ConditionPack],
+    costing_rules: CostingRules | None,
+    imported_costs: bool,
+    conditions_folder: Path,
+) -> RunReport:
+    """Every stage in order into the run's own tables, then the run recorded and the views
+    switched, together."""
+    con, run_id = ctx.con, ctx.run_id
     report = RunReport(run_id=run_id)
     tables = feed_tables(con, FEEDS_NEEDED)
     span = data_span(tables)
@@ -136,7 +165,6 @@ def run_pipeline(
         _record_run(con, run_id, started, packs, span, report)
         for name in names:
             con.create_view(name, con.table(f"{name}__{run_id}"), overwrite=True)
-    _drop_old_runs(con)
     return report
 
 
