@@ -71,7 +71,7 @@ def test_the_synthetic_trust_is_costed_end_to_end_and_reconciles(costed):
     allocated = sum(Decimal(str(a)) for a in con.table("activity_costs").execute().amount)
     unallocated = sum(Decimal(str(a)) for a in rec.unallocated)
     assert in_quantum == allocated + unallocated
-    assert report.costing["cost_quantum"] == pytest.approx(float(in_quantum))
+    assert report.costing.cost_quantum == pytest.approx(float(in_quantum))
 
 
 def test_episode_costs_never_count_an_activity_twice(costed):
@@ -86,7 +86,7 @@ def test_episode_costs_never_count_an_activity_twice(costed):
 
 def test_mean_cost_per_episode_is_plausible(costed):
     _, report = costed
-    means = {c: f["mean_cost"] for c, f in report.costing["by_condition"].items()}
+    means = {c: f.mean_cost for c, f in report.costing.by_condition.items()}
     # Hospital cost of the first year after a stroke (acute stay, rehabilitation, early
     # supported discharge, review): the synthetic trust documents £8k-£25k; endocarditis
     # (long IV antibiotics, surgery for about half) costs more; hepatitis C is dominated by
@@ -98,10 +98,10 @@ def test_mean_cost_per_episode_is_plausible(costed):
 
 def test_a_costing_that_does_not_reconcile_is_not_published(costed, monkeypatch):
     con, _ = costed
-    import carevalue.runs as runs
+    import carevalue.costing.costing_stage as costing_stage
 
     before = con.table("runs").count().execute()
-    monkeypatch.setattr(runs, "reconcile", lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."])
+    monkeypatch.setattr(costing_stage, "reconcile", lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."])
     with pytest.raises(UserError, match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01"):
         run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
     assert con.table("runs").count().execute() == before
@@ -154,7 +154,7 @@ def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed,
     with pytest.raises(UserError, match="Choose one source of costs"):
         run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), imported_costs=True)
     report = run_pipeline(con, load_packs(ROOT / "conditions"), imported_costs=True, conditions_folder=ROOT / "conditions")
-    assert report.costing["source"] == "imported"
+    assert report.costing.source == "imported"
     episode_costs_now = con.table("episode_costs")
     assert set(episode_costs_now.method.execute()) == {"imported", "tdabc"}
     episode_costs_now = episode_costs_now.filter(episode_costs_now.method == "imported")

@@ -13,9 +13,10 @@ import pytest
 from conftest import TEST_KEY
 from rich.console import Console
 
+from carevalue.assurance import assure_pack, case_files, run_case
 from carevalue.errors import UserError
+from carevalue.foundation.run_context import RunContext
 from carevalue.packs import load_pack, load_packs
-from carevalue.pathways.assure import assure_pack, case_files, run_case
 from carevalue.pathways.build_episodes import (
     FEEDS_NEEDED,
     build_episodes,
@@ -106,10 +107,11 @@ def test_episode_ids_are_the_same_for_the_same_data(trust):
     _, con = trust
     tables = {name: con.table(name) for name in FEEDS_NEEDED}
     span = data_span(tables)
-    tables = prepare_tables(con, tables)
+    ctx = RunContext(con, "test")
+    tables = prepare_tables(ctx, tables)
     pack = PACKS["stroke"]
-    first = build_episodes(con, tables, pack, span)[0].episode_id.execute()
-    second = build_episodes(con, tables, pack, span)[0].episode_id.execute()
+    first = build_episodes(ctx, tables, pack, span)[0].episode_id.execute()
+    second = build_episodes(ctx, tables, pack, span)[0].episode_id.execute()
     assert sorted(first) == sorted(second)
     assert all(i.startswith("stroke-") and len(i) == len("stroke-") + 16 for i in first)
 
@@ -166,7 +168,7 @@ def _codelist(list_id: str, match: str, codes: list[tuple[str, str]]):
 def test_codelist_rows_keeps_exactly_the_rows_in_codelist_keeps_on_every_engine(engine):
     import ibis
 
-    from carevalue.pathways.code_matching import codelist_rows, in_codelist, normalised_code
+    from carevalue.foundation.code_matching import codelist_rows, in_codelist, normalised_code
 
     recorded = [
         ("ICD10", "I63.9"), ("ICD10", " i639 "), ("ICD10", "I64X"), ("ICD10", "I64.x"), ("ICD10", "I64"),
@@ -310,7 +312,7 @@ def _stroke_cycles_by_hand(feeds: dict[str, list[dict]]) -> set[tuple]:
 def test_cycles_match_a_plain_reading_of_the_cohort_rules_on_random_patients(engine):
     """Look-back (ties at the same moment included), exclusions, age limits and cycles
     after cycles, on 150 random patients, against the rules read plainly in Python."""
-    from carevalue.pathways.assure import _typed_rows
+    from carevalue.assurance.cases import _typed_rows
     from carevalue.pathways.build_episodes import DataSpan, episode_core
 
     feeds = _random_stroke_feeds(seed=3, patients=150)
@@ -320,7 +322,8 @@ def test_cycles_match_a_plain_reading_of_the_cohort_rules_on_random_patients(eng
         assert problems == []
         tables[feed] = engine.create_table(f"_random_{feed}", typed, overwrite=True)
     span = DataSpan(first=date(2018, 1, 1), last=date(2024, 12, 31))
-    core = episode_core(engine, prepare_tables(engine, tables), PACKS["stroke"], span)
+    ctx = RunContext(engine, "test")
+    core = episode_core(ctx, prepare_tables(ctx, tables), PACKS["stroke"], span)
     got = core.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end", "cycle_number").execute()
     built = {
         (r.patient_id, r.index_encounter_id, pd.Timestamp(r.cycle_start).date(), pd.Timestamp(r.cycle_end).date(),

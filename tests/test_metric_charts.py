@@ -1,4 +1,4 @@
-"""Charts of the metric series (carevalue.outcomes.metric_charts): XmR charts of every
+"""Charts of the metric series (carevalue.value.metric_charts): XmR charts of every
 monthly series, their icons, and funnels across sites and teams.
 
 Small metric_series frames are built by hand so each rule can be read off the data; the
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from carevalue.outcomes.metric_charts import (
+from carevalue.value.metric_charts import (
     FUNNEL_COLUMNS,
     ICON_COLUMNS,
     SPC_COLUMNS,
@@ -26,7 +26,7 @@ from carevalue.outcomes.metric_charts import (
     spc_charts,
     spc_icons,
 )
-from carevalue.outcomes.metric_series import COLUMNS as SERIES_COLUMNS
+from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
 from carevalue.stats.spc import VARIATION_ICONS, ShortSeriesWarning
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ import pytest
 from conftest import TEST_KEY
 from rich.console import Console
 
-from carevalue.outcomes import intervals
+from carevalue.value import intervals
 from carevalue.outcomes.derived_outcomes import STATUSES
 from carevalue.outcomes.episode_outcomes import outcome_order
 from carevalue.packs import load_packs
@@ -240,7 +240,7 @@ def test_value_figures_and_sensitivity(trust):
     assert value_rows["value"].isna().all()
     assert (stroke["cost_whole_cycle"] == 0).all()
     assert set(t["value_sensitivity"]["weight_set"]) >= {"pack weights", "equal weights", "survival first"}
-    assert report.outcomes["models"]
+    assert report.outcomes.models
 
 
 @pytest.mark.slow

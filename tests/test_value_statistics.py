@@ -1,7 +1,7 @@
 """The statistics behind value reports, checked against published worked values,
 independent computations and reference implementations.
 
-- carevalue.outcomes.intervals: Wilson intervals against Newcombe RG. Two-sided confidence
+- carevalue.value.intervals: Wilson intervals against Newcombe RG. Two-sided confidence
   intervals for the single proportion: comparison of seven methods. Stat Med
   1998;17:857-872, Table I (method 3, score interval without continuity correction), and
   statsmodels' proportion_confint; t intervals against scipy; order-statistic median
@@ -15,8 +15,8 @@ independent computations and reference implementations.
 - carevalue.outcomes.risk_models: coefficients recovered from simulated data with known
   coefficients and equal to statsmodels' formula API; the events-per-variable rule at its
   boundary; refusals in sentences; C statistic against the pairwise Mann-Whitney count.
-- carevalue.disclosure, carevalue.outcomes.value_sensitivity and
-  carevalue.outcomes.prom_response on hand-built frames whose answers are known.
+- carevalue.disclosure, carevalue.value.value_sensitivity and
+  carevalue.value.prom_response on hand-built frames whose answers are known.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from carevalue.disclosure import suppress_small_cells, too_few_note
-from carevalue.outcomes import intervals
-from carevalue.outcomes.prom_response import ipw_mean, prom_response
+from carevalue.value import intervals
+from carevalue.value.prom_response import ipw_mean, prom_response
 from carevalue.outcomes.risk_models import (
     c_statistic,
     calibration_by_decile,
@@ -44,7 +44,7 @@ from carevalue.outcomes.risk_models import (
     fit_risk_model,
     predict,
 )
-from carevalue.outcomes.value_sensitivity import value_sensitivity, weight_sets
+from carevalue.value.value_sensitivity import value_sensitivity, weight_sets
 from carevalue.packs import load_packs
 from carevalue.packs.measures import RiskModel
 

@@ -87,13 +87,8 @@ def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
     from carevalue.bench_episodes_baseline import BASELINE_COLUMNS, stroke_episodes_sql
     from carevalue.packs import load_packs
-    from carevalue.pathways.build_episodes import (
-        FEEDS_NEEDED,
-        data_span,
-        episode_core,
-        prepare_tables,
-    )
-    from carevalue.pathways.lazy_tables import feed_tables
+    from carevalue.foundation.run_context import RunContext
+    from carevalue.pathways import FEEDS_NEEDED, data_span, episode_core, feed_tables, prepare_tables
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
@@ -116,7 +111,8 @@ def _episode_step(step: str, folder: Path) -> dict:
     else:
         if step == "episodes_stroke":
             tables = feed_tables(con, FEEDS_NEEDED)
-            core = episode_core(con, prepare_tables(con, tables), pack, data_span(tables))
+            ctx = RunContext(con, "bench")
+            core = episode_core(ctx, prepare_tables(ctx, tables), pack, data_span(tables))
             result = core.select(*BASELINE_COLUMNS).to_pyarrow()
         else:
             result = stroke_episodes_sql(con.con, pack).arrow()

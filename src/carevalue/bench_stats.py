@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from carevalue.outcomes.metric_charts import funnel_charts, spc_charts
-from carevalue.outcomes.metric_series import COLUMNS as SERIES_COLUMNS
+from carevalue.value.metric_charts import funnel_charts, spc_charts
+from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
 from carevalue.stats import spc
 from carevalue.stats.funnel import TAIL, funnel
 from carevalue.stats.warnings import ShortSeriesWarning

@@ -154,20 +154,15 @@ def assure(
     """Run every pack's hand-written test patients (conditions/<id>/tests/*.yaml) and
     check the episodes, inclusion decisions and stages the pack produces for them.
     Exit status 1 when any case fails."""
-    from carevalue.packs import load_packs
-    from carevalue.pathways.assure import assure_pack, in_memory_engine
+    from carevalue.assurance import assure_folder
 
-    packs = load_packs(path)
-    con = in_memory_engine()
     failed = 0
-    for pack in packs:
-        folder = path if (path / "pack.yaml").is_file() else path / pack.id
-        for result in assure_pack(con, pack, folder):
-            mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
-            out.print(f"{mark}  {pack.id}: {result.name}  ({result.file.name})", highlight=False)
-            for failure in result.failures:
-                out.print(f"        {failure}", highlight=False)
-            failed += not result.passed
+    for pack, result in assure_folder(path):
+        mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+        out.print(f"{mark}  {pack.id}: {result.name}  ({result.file.name})", highlight=False)
+        for failure in result.failures:
+            out.print(f"        {failure}", highlight=False)
+        failed += not result.passed
     if failed:
         err.print(f"{failed} test case{'s' if failed != 1 else ''} failed.")
         raise typer.Exit(1)
@@ -213,7 +208,8 @@ def _run_and_print(
 ) -> None:
     from rich.table import Table
 
-    from carevalue.costing.plics_rules import load_costing_rules
+    from carevalue.costing import load_costing_rules
+    from carevalue.reports import run_display
     from carevalue.runs import run_pipeline
 
     rules = load_costing_rules(costing_rules) if costing_rules else None
@@ -223,81 +219,22 @@ def _run_and_print(
     table.add_column("condition")
     table.add_column("episodes", justify="right")
     table.add_column("activities by stage")
-    for condition, count in report.episodes.items():
-        stages = ", ".join(f"{stage} {n:,}" for stage, n in report.stages[condition].items())
-        table.add_row(condition, f"{count:,}", stages)
+    for row in run_display.episode_rows(report):
+        table.add_row(*row)
     out.print(table)
     if report.costing:
-        c = report.costing
-        if c["source"] == "plics":
-            out.print(
-                f"Costing (rules {c['rules_version']}): cost quantum £{c['cost_quantum']:,.2f}, allocated to "
-                f"activities £{c['allocated_to_activities']:,.2f} (reconciled to the penny), of which in "
-                f"care-cycle episodes £{c['in_episodes']:,.2f}."
-            )
-        else:
-            out.print(
-                f"Costing (imported per-activity costs): £{c['imported_total']:,.2f} imported, of which in "
-                f"care-cycle episodes £{c['in_episodes']:,.2f}."
-            )
-        for condition, figures in c["by_condition"].items():
-            out.print(
-                f"  {condition:<24} mean whole-pathway cost per episode £{figures['mean_cost']:,.0f} "
-                f"({figures['episodes']:,} episodes)"
-            )
+        for line in run_display.costing_lines(report.costing):
+            out.print(line)
     if report.outcomes:
-        _print_outcomes(report.outcomes)
-
-
-def _print_outcomes(outcomes: dict) -> None:
-    from rich.table import Table
-
-    for condition, rows in outcomes["headline"].items():
-        table = Table(title=f"{condition}: outcomes and value, all episodes (95% intervals)", title_justify="left")
-        table.add_column("measure")
-        table.add_column("figure", justify="right")
-        table.add_column("95% interval", justify="right")
-        table.add_column("episodes", justify="right")
-        for row in rows:
-            if row["value"] is None:
-                table.add_row(row["label"], row["note"] or "—", "", f"{row['n_used']:,}")
-                continue
-            show = _figure(row["kind"], row["metric"])
-            interval = "" if row["lower"] is None else f"{show(row['lower'])} to {show(row['upper'])}"
-            table.add_row(row["label"], show(row["value"]), interval, f"{row['n_used']:,}")
-        out.print(table)
-    for condition, blanks in outcomes.get("scores_left_blank", {}).items():
-        missing = {score: n for score, n in blanks.items() if n}
-        if missing:
-            listing = ", ".join(f"{score} for {n:,} episodes" for score, n in missing.items())
-            out.print(f"Case-mix scores left blank for want of their inputs, {condition}: {listing}.")
-    for condition, icons in outcomes.get("spc", {}).items():
-        special = {k: v for k, v in icons.items() if k != "common_cause"}
-        listing = ", ".join(f"{n} {icon.replace('_', ' ')}" for icon, n in sorted(special.items())) or "none"
-        out.print(
-            f"SPC, {condition}: {sum(icons.values())} monthly metrics charted for all patients; "
-            f"special cause at the latest month: {listing} (metric_spc_icons)."
-        )
-    for model in outcomes["models"]:
-        where = f"{model['condition']}/{model['outcome_id']}"
-        if model["fitted"]:
-            if model["family"] == "logistic":
-                out.print(
-                    f"Risk model {where}: {model['reason']} ({model['events']:,} events), "
-                    f"c-statistic {model['c_statistic']:.2f}."
-                )
-            else:
-                out.print(f"Risk model {where} ({model['family']}): {model['reason']}.")
-        else:
-            out.print(f"Risk model {where}: {model['reason']}.")
-
-
-def _figure(kind: str, metric: str):
-    if kind == "rate":
-        return lambda v: f"{v:.1%}"
-    if kind == "cost" or metric.endswith("__cost_per_good"):
-        return lambda v: f"£{v:,.0f}"
-    return lambda v: f"{v:,.2f}"
+        for condition, rows in report.outcomes.headline.items():
+            table = Table(title=run_display.headline_title(condition), title_justify="left")
+            for heading in run_display.HEADLINE_HEADINGS:
+                table.add_column(heading, justify="left" if heading == "measure" else "right")
+            for row in run_display.headline_rows(rows):
+                table.add_row(*row)
+            out.print(table)
+        for line in run_display.outcome_lines(report.outcomes):
+            out.print(line)
 
 
 @app.command()
@@ -314,8 +251,10 @@ def demo(
     where the results are."""
     from carevalue.config import DEMO_KEY
     from carevalue.packs import load_packs
+    from carevalue.runs import record_service_changes
     from carevalue.sources.ingest import ingest_extract
     from carevalue.sources.report import print_load_report
+    from carevalue.synthetic.service_change import demo_service_changes
     from carevalue.warehouse import connect
 
     extract = workdir / "demo-extract"
@@ -324,7 +263,7 @@ def demo(
     con = connect(str(warehouse_path))
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
-    _record_demo_service_change(con, extract)
+    record_service_changes(con, demo_service_changes(extract))
     _run_and_print(con, load_packs(conditions), costing_rules, conditions=conditions)
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
@@ -333,26 +272,6 @@ def demo(
         "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
         "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
-
-
-def _record_demo_service_change(con, extract: Path) -> None:
-    """The synthetic trust's endocarditis team started on a known date; record it as the
-    team would, so the demo's SPC charts start a new baseline there."""
-    import json
-
-    import ibis
-    import pandas as pd
-
-    from carevalue.runs import SERVICE_CHANGES_TABLE
-    from carevalue.warehouse import replace_table
-
-    truth = json.loads((extract / "manifest.json").read_text())["truths"]["endocarditis"]
-    change = pd.DataFrame([{
-        "condition": "infective_endocarditis",
-        "change_date": pd.Timestamp(truth["service_change_date"]),
-        "description": truth["service_change"],
-    }])
-    replace_table(con, SERVICE_CHANGES_TABLE, ibis.memtable(change))
 
 
 @costing_app.command("import")
@@ -418,6 +337,8 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
     ``csv_dir``, write it and every download as CSV."""
     from rich.table import Table
 
+    from carevalue.reports import cell
+
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)
     for name, build in reports.items():
@@ -426,7 +347,7 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
         for column in frame.columns:
             table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
         for row in frame.itertuples(index=False):
-            table.add_row(*["" if v is None or v != v else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*[cell(v) for v in row])
         out.print(table)
         if csv_dir:
             frame.to_csv(csv_dir / f"{name}.csv", index=False)

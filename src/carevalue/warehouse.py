@@ -115,7 +115,8 @@ def scratch_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
     """Materialise an intermediate result for the rest of this session.
 
     DuckDB keeps it as a temporary table (gone at disconnect). The PySpark backend has no
-    temporary tables, so there it is an ordinary table, overwritten by the next run.
+    temporary tables, so there it is an ordinary table; its name comes from the run
+    (``RunContext``), which drops it when the run ends.
     """
     if _fast_duckdb_path(con, name, expr):
         return _duckdb_temp_table(con, name, expr)
@@ -228,9 +229,18 @@ def scratch_view(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Table:
 
     Later expressions refer to the view by name, so their SQL stays small, while the
     engine still streams the rows from the underlying tables (no 20-million-row copy).
-    The view is replaced by the next run.
+    Its name comes from the run (``RunContext``), which drops it when the run ends.
     """
     return con.create_view(name, expr, overwrite=True)
+
+
+def drop_scratch(con: BaseBackend, kind: str, name: str) -> None:
+    """Drop a scratch ``table`` or ``view`` if it is still there (a DuckDB temporary table
+    is found by its plain name)."""
+    if kind == "view":
+        con.drop_view(name, force=True)
+    else:
+        con.drop_table(name, force=True)
 
 
 def table_or_none(con: BaseBackend, name: str) -> ibis.Table | None:

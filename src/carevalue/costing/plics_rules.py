@@ -15,7 +15,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from carevalue.errors import UserError
-from carevalue.packs.base import Frozen
+from carevalue.foundation.frozen import Frozen
 
 ActivityDriver = Literal[
     "bed_days",

@@ -1,7 +1,7 @@
 """Read a TDABC model file (YAML or JSON) into a ``TdabcModel``, or say at which file and
 line each problem is.
 
-The file is parsed with the condition packs' reader (``carevalue.packs.load_packs``), which
+The file is parsed with the condition packs' reader (``carevalue.foundation.yaml_lines``), which
 records the line of every key and list item and reports a key given twice. Every problem
 pydantic finds is turned into one plain sentence at its line; all are reported together.
 Checks that span the model (an unknown resource, a duplicated id) run once every resource
@@ -30,9 +30,9 @@ from carevalue.costing.tdabc_model import (
     TimeEquation,
 )
 from carevalue.errors import UserError
-from carevalue.packs.base import ID_PATTERN, DataPath
-from carevalue.packs.load_packs import YamlDocument, read_yaml
-from carevalue.packs.pack_error import PackError
+from carevalue.packs.base import ID_PATTERN
+from carevalue.foundation.yaml_lines import DataPath, YamlDocument, read_yaml
+from carevalue.foundation.file_errors import PackError
 
 PATTERNS = {
     ID_PATTERN: "is not a valid id: use lower-case letters, digits and underscores, starting "

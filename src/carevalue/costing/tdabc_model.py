@@ -22,7 +22,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from carevalue.packs.base import DataPath, Frozen, Identifier
+from carevalue.foundation.frozen import Frozen
+from carevalue.foundation.yaml_lines import DataPath
+from carevalue.packs.base import Identifier
 
 # Hours-based capacity is written per year (weeks_per_year); a shorter period gets its
 # share of the year's capacity, so one set of staffing figures serves any period.

@@ -17,7 +17,7 @@ import pandas as pd
 from carevalue.outcomes import scores
 from carevalue.packs.measures import ApriScore, CharlsonScore, Fib4Score
 from carevalue.packs.model import ConditionPack
-from carevalue.pathways.days import day_number
+from carevalue.foundation.days import day_number
 
 CHARLSON_WEIGHTS = {"quan2011": "quan2011", "charlson1987": "charlson1987", "shmi_v1_35": "shmi"}
 

@@ -40,9 +40,10 @@ from carevalue.packs.measures import (
     TimeToFirstActivity,
 )
 from carevalue.packs.model import ConditionPack, EventEnd
-from carevalue.pathways.code_matching import in_codelist
-from carevalue.pathways.days import day_number, plus_days
-from carevalue.pathways.qualifying_events import POSITIONS, encounters_passing, encounters_with_code
+from carevalue.foundation.code_matching import POSITIONS, in_codelist
+from carevalue.foundation.days import day_number, in_window, plus_days
+from carevalue.foundation.tables import left_join
+from carevalue.pathways import encounters_passing, encounters_with_code
 
 Tables = dict[str, ibis.Table]
 MEASURED, MISSING, NOT_DUE, NOT_APPLICABLE = "measured", "missing", "not_due", "not_applicable"
@@ -103,12 +104,11 @@ def _window_end(facts: ibis.Table, window) -> ir.DateValue:
 def _first_event(facts: ibis.Table, rows: ibis.Table, when: str = "when") -> ibis.Table:
     """Each episode's earliest row of ``rows`` (episode_id, ``when``) joined back on."""
     first = rows.group_by("episode_id").aggregate(event_at=rows[when].min())
-    joined = facts.left_join(first, "episode_id")
-    return joined.drop("episode_id_right") if "episode_id_right" in joined.columns else joined
+    return left_join(facts, first, "episode_id")
 
 
 def _in_window(rows: ibis.Table, when: ir.Value, window) -> ir.BooleanValue:
-    return day_number(when, rows.index_date).between(window.from_day, window.to_day)
+    return in_window(when, rows.index_date, window)
 
 
 def _activities_in(t: Tables, pack: ConditionPack, facts: ibis.Table, codelist: str) -> ibis.Table:
@@ -216,8 +216,8 @@ def _reoperation_within(t, pack, facts, outcome: ReoperationWithin, cutoff, earl
     per = ops.group_by("episode_id").aggregate(first_op=ops.op_date.min())
     later = ops.join(per, "episode_id").filter(lambda r: r.op_date > r.first_op)
     first_later = later.group_by("episode_id").aggregate(event_at=later.when.min())
-    joined = facts.left_join(per, "episode_id").drop("episode_id_right")
-    joined = joined.left_join(first_later, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, per, "episode_id")
+    joined = left_join(joined, first_later, "episode_id")
     operated = joined.first_op.notnull()
     found = joined.event_at.notnull()
     window_end = _window_end(joined, outcome.window)
@@ -280,7 +280,7 @@ def _complication(t, pack, facts, outcome: Complication, cutoff, earlier):
     if outcome.among_codelist is not None:
         at_risk = _activities_in(t, pack, facts, outcome.among_codelist)
         at_risk = at_risk.filter(_in_window(at_risk, at_risk.when, outcome.window)).select("episode_id").distinct()
-        joined = joined.left_join(at_risk.mutate(_at_risk=ibis.literal(True)), "episode_id").drop("episode_id_right")
+        joined = left_join(joined, at_risk.mutate(_at_risk=ibis.literal(True)), "episode_id")
         exposed = joined._at_risk.fill_null(False)
         status = exposed.ifelse(status, NOT_APPLICABLE)
         value = exposed.ifelse(value, ibis.null("float64"))
@@ -309,8 +309,8 @@ def _cure_svr12(t, pack, facts, outcome: CureSvr12, cutoff, earlier):
         first.episode_id, first.event_at, cured=(due.text == outcome.cured_value_text)
     )
     first = first.group_by(["episode_id", "event_at"]).aggregate(cured=first.cured.max())
-    joined = facts.left_join(treated, "episode_id").drop("episode_id_right")
-    joined = joined.left_join(first, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, treated, "episode_id")
+    joined = left_join(joined, first, "episode_id")
     is_treated = joined._treated.fill_null(False)
     tested = joined.event_at.notnull()
     status = ibis.cases(
@@ -358,7 +358,7 @@ def _days_at_home(t, pack, facts, outcome: DaysAtHome, cutoff, earlier):
     nights = last.delta(first, unit="day")
     pairs = pairs.filter(nights > 0).mutate(nights=nights)
     in_bed = pairs.group_by("episode_id").aggregate(nights=pairs.nights.sum())
-    joined = facts.left_join(in_bed, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, in_bed, "episode_id")
     length = window.to_day - window.from_day + 1
     dead_from = ibis.greatest(joined.death_date, start)
     dead_days = (joined.death_date.notnull() & (joined.death_date <= end)).ifelse(
@@ -382,7 +382,7 @@ def _clinician_score(t, pack, facts, outcome: ClinicianScore, cutoff, earlier):
         "lowest": lambda r: r.v.min(),
     }[outcome.reading]
     per = rows.group_by("episode_id").aggregate(score=pick(rows), event_at=rows.when.min())
-    joined = facts.left_join(per, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, per, "episode_id")
     found = joined.score.notnull()
     window_end = _window_end(joined, outcome.window)
     status = ibis.cases((found, MEASURED), (window_end > cutoff, NOT_DUE), else_=MISSING)
@@ -412,7 +412,7 @@ def _cascade_step(t, pack, facts, outcome: CascadeStep, cutoff, earlier):
     found = joined.event_at.notnull()
     if outcome.previous_step is not None:
         previous = earlier[outcome.previous_step].select("episode_id", _prev=_.value)
-        joined = joined.left_join(previous, "episode_id").drop("episode_id_right")
+        joined = left_join(joined, previous, "episode_id")
         found = found & (joined._prev == 1.0).fill_null(False)
     status = ibis.cases((found, MEASURED), (~joined.cycle_complete, NOT_DUE), else_=MEASURED)
     value = ibis.cases((found, 1.0), (~joined.cycle_complete, ibis.null("float64")), else_=0.0)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
 
-from carevalue.warehouse import scratch_table
+from carevalue.foundation.run_context import RunContext
+from carevalue.foundation.tables import left_join
 
 Tables = dict[str, ibis.Table]
 MAX_LINKS = 3
 LINK_HOURS = 24
 
 
-def episode_facts(con: BaseBackend, t: Tables, episodes: ibis.Table, name: str) -> ibis.Table:
+def episode_facts(ctx: RunContext, t: Tables, episodes: ibis.Table, name: str) -> ibis.Table:
     """One row per episode: the episode columns outcomes need, plus ``index_spell`` facts
     (``index_is_inpatient``, ``index_destination``, ``spell_end_at``, ``spell_destination``,
     ``spell_open``) and ``arrival_at`` (the emergency arrival, or the index event)."""
@@ -34,17 +34,17 @@ def episode_facts(con: BaseBackend, t: Tables, episodes: ibis.Table, name: str) 
     index_destination = encounters.select(
         index_encounter_id=_.encounter_id, index_destination=_.discharge_destination
     )
-    facts = base.left_join(index_destination, "index_encounter_id").drop("index_encounter_id_right")
+    facts = left_join(base, index_destination, "index_encounter_id")
     facts = facts.mutate(
         index_is_inpatient=facts.index_setting == "inpatient",
         death_date=facts.death_date.cast("date"),
     )
-    facts = scratch_table(con, f"_carevalue_{name}_facts_base", facts)
-    facts = _follow_transfers(con, encounters, facts, name)
-    return _with_arrival(con, encounters, facts, name)
+    facts = ctx.scratch_table(f"{name}_facts_base", facts)
+    facts = _follow_transfers(ctx, encounters, facts, name)
+    return _with_arrival(ctx, encounters, facts, name)
 
 
-def _follow_transfers(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _follow_transfers(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
     """Extend each inpatient index stay by the transfers that continue it."""
     transfers = encounters.filter(
         (encounters.setting == "inpatient") & (encounters.admission_method == "transfer")
@@ -76,18 +76,18 @@ def _follow_transfers(con, encounters: ibis.Table, facts: ibis.Table, name: str)
         chosen = first.join(transfers, first._next_id == transfers.next_id).select(
             "episode_id", "next_id", "next_end", "next_destination"
         )
-        joined = spell.left_join(chosen, "episode_id").drop("episode_id_right")
+        joined = left_join(spell, chosen, "episode_id")
         linked = joined.next_id.notnull()
         spell = joined.mutate(
             spell_last_id=linked.ifelse(joined.next_id, joined.spell_last_id),
             spell_end_at=linked.ifelse(joined.next_end, joined.spell_end_at),
             spell_destination=linked.ifelse(joined.next_destination, joined.spell_destination),
         ).drop("next_id", "next_end", "next_destination")
-        spell = scratch_table(con, f"_carevalue_{name}_spell_{link}", spell)
+        spell = ctx.scratch_table(f"{name}_spell_{link}", spell)
     return spell.mutate(spell_open=spell.index_is_inpatient & spell.spell_end_at.isnull())
 
 
-def _with_arrival(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _with_arrival(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
     """``arrival_at``: start of the emergency attendance that ended within 24 hours before
     the index event began (the 'door'), else the index event itself."""
     attendances = encounters.filter(encounters.setting == "emergency").select(
@@ -97,6 +97,6 @@ def _with_arrival(con, encounters: ibis.Table, facts: ibis.Table, name: str) -> 
     gap = pairs.index_at.epoch_seconds() - pairs.ae_end.epoch_seconds()
     pairs = pairs.filter((gap >= 0) & (gap <= LINK_HOURS * 3600))
     latest = pairs.group_by("episode_id").aggregate(arrival=pairs.ae_start.max())
-    joined = facts.left_join(latest, "episode_id").drop("episode_id_right")
+    joined = left_join(facts, latest, "episode_id")
     joined = joined.mutate(arrival_at=joined.arrival.fill_null(joined.index_at)).drop("arrival")
-    return scratch_table(con, f"_carevalue_{name}_facts", joined)
+    return ctx.scratch_table(f"{name}_facts", joined)

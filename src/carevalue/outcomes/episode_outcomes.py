@@ -12,15 +12,15 @@ from datetime import date
 
 import ibis
 import pandas as pd
-from ibis.backends import BaseBackend
 
+from carevalue.foundation.run_context import RunContext
 from carevalue.outcomes.derived_outcomes import derived_outcome
 from carevalue.outcomes.episode_facts import episode_facts
 from carevalue.outcomes.prom_outcomes import matched_responses, score_prom_outcome
 from carevalue.outcomes.qaly import qaly_outcome
 from carevalue.packs.measures import CascadeStep, PromScore, QalyWithin, ReinfectionAfterCure
 from carevalue.packs.model import ConditionPack
-from carevalue.warehouse import scratch_table, warehouse_table
+from carevalue.warehouse import warehouse_table
 
 COLUMNS = [
     "episode_id", "condition", "outcome_id", "kind", "tier", "direction", "timepoint", "source",
@@ -52,10 +52,10 @@ def _reads(outcome) -> list[str]:
 
 
 def build_episode_outcomes(
-    con: BaseBackend, t: dict[str, ibis.Table], pack: ConditionPack, episodes: ibis.Table, cutoff: date
+    ctx: RunContext, t: dict[str, ibis.Table], pack: ConditionPack, episodes: ibis.Table, cutoff: date
 ) -> pd.DataFrame:
     """All of the pack's outcomes for its episodes (``COLUMNS``)."""
-    facts = episode_facts(con, t, episodes, pack.id)
+    facts = episode_facts(ctx, t, episodes, pack.id)
     computed: dict[str, ibis.Table] = {}
     frames = []
     people = None
@@ -65,8 +65,8 @@ def build_episode_outcomes(
                 people = _people(facts, episodes)
             matched = _matched(t, facts, outcome)
             frame = score_prom_outcome(outcome, people, matched, cutoff)
-            computed[outcome.id] = scratch_table(
-                con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
+            computed[outcome.id] = ctx.scratch_table(
+                f"{pack.id}_outcome_{outcome.id}",
                 warehouse_table(frame.drop(columns=["note", "window_end"])),
             )
         elif isinstance(outcome, QalyWithin):
@@ -74,13 +74,13 @@ def build_episode_outcomes(
                 people = _people(facts, episodes)
             utility = computed[outcome.utility_outcome].execute()
             frame = qaly_outcome(outcome, people, utility, cutoff)
-            computed[outcome.id] = scratch_table(
-                con, f"_carevalue_{pack.id}_outcome_{outcome.id}",
+            computed[outcome.id] = ctx.scratch_table(
+                f"{pack.id}_outcome_{outcome.id}",
                 warehouse_table(frame.drop(columns=["note", "window_end"])),
             )
         else:
             expr = derived_outcome(t, pack, facts, outcome, cutoff, computed)
-            computed[outcome.id] = scratch_table(con, f"_carevalue_{pack.id}_outcome_{outcome.id}", expr)
+            computed[outcome.id] = ctx.scratch_table(f"{pack.id}_outcome_{outcome.id}", expr)
             frame = computed[outcome.id].execute()
             frame["note"] = None
         frames.append(_labelled(frame, pack, outcome, cutoff))

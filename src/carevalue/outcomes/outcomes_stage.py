@@ -1,8 +1,9 @@
-"""The outcomes and value stage of a run, for every pack: outcomes per episode, case-mix
-scores and risk models, value per episode, the metric series and the checks around them.
+"""The outcomes stage of a run, for every pack: outcomes per episode, case-mix scores and
+risk models (expected values beside the observed).
 
-Reads the run's episodes (Ibis tables) and its episode costs; writes nothing itself:
-``runs.run_pipeline`` publishes the frames returned here as the run's tables.
+Reads the run's episodes (Ibis tables); writes nothing itself: ``runs.run_pipeline``
+publishes the frames returned here as the run's tables, and the value stage
+(``carevalue.value``) reads them.
 """
 
 from __future__ import annotations
@@ -15,40 +16,39 @@ from datetime import date
 import ibis
 import numpy as np
 import pandas as pd
-from ibis.backends import BaseBackend
 
+from carevalue.foundation.run_context import RunContext
 from carevalue.outcomes.case_mix_scores import score_case_mix
 from carevalue.outcomes.derived_outcomes import MEASURED
 from carevalue.outcomes.episode_outcomes import build_episode_outcomes
-from carevalue.outcomes.episode_value import episode_value
-from carevalue.outcomes.metric_series import metric_series
-from carevalue.outcomes.prom_response import prom_response
 from carevalue.outcomes.risk_models import expected_values
-from carevalue.outcomes.value_sensitivity import value_sensitivity
 from carevalue.packs.model import ConditionPack
 
-OUTCOME_TABLES = (
-    "episode_outcomes", "episode_value", "metric_series", "risk_models", "value_sensitivity", "prom_response",
-)
+OUTCOME_TABLES = ("episode_outcomes", "risk_models")
 
 
 @dataclass
 class OutcomesResult:
+    """``tables``: the stage's tables by name; ``episodes`` and ``outcomes``: per pack, the
+    episode frame with its case-mix scores and the outcomes with expected values, which
+    the value stage reads; ``models``: one report per risk model, fitted or not."""
+
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     blank_scores: dict[str, dict[str, int]] = field(default_factory=dict)  # pack -> score -> episodes
+    episodes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    outcomes: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def run_outcomes_stage(
-    con: BaseBackend,
+    ctx: RunContext,
     t: dict[str, ibis.Table],
     packs: list[ConditionPack],
     episodes_by_pack: dict[str, ibis.Table],
-    stage_costs: pd.DataFrame | None,
     cutoff: date,
 ) -> OutcomesResult:
-    """``stage_costs``: episode_id, stage, amount of one costing method (None: not costed)."""
+    """Every pack's outcomes, case-mix scores and risk models for its episodes."""
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in OUTCOME_TABLES}
     result = OutcomesResult()
     for pack in packs:
@@ -56,22 +56,25 @@ def run_outcomes_stage(
         episodes = episodes_by_pack[pack.id]
         frame, scored = score_case_mix(t, pack, episodes, episodes.execute())
         result.blank_scores[pack.id] = scored.blank
-        outcomes = build_episode_outcomes(con, t, pack, episodes, cutoff)
+        outcomes = build_episode_outcomes(ctx, t, pack, episodes, cutoff)
         outcomes, models = add_expected(pack, frame, outcomes)
-        costs = stage_costs if stage_costs is not None else pd.DataFrame(columns=["episode_id", "stage", "amount"])
-        value = episode_value(pack, frame, outcomes, costs[costs["episode_id"].isin(frame["episode_id"])])
+        result.episodes[pack.id] = frame
+        result.outcomes[pack.id] = outcomes
         parts["episode_outcomes"].append(outcomes)
-        parts["episode_value"].append(value)
-        parts["metric_series"].append(metric_series(pack, value))
-        parts["value_sensitivity"].append(value_sensitivity(pack, value))
-        parts["prom_response"].append(prom_response(pack, frame, outcomes))
         parts["risk_models"].append(pd.DataFrame.from_records(models))
         result.models += models
         result.seconds[pack.id] = round(time.perf_counter() - clock, 2)
+    result.tables = concatenated(parts)
+    return result
+
+
+def concatenated(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """One frame per table from the per-pack frames (empty ones left out unless all are)."""
+    tables = {}
     for name, frames in parts.items():
         frames = [f for f in frames if not f.empty] or frames[:1]
-        result.tables[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return result
+        tables[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return tables
 
 
 def add_expected(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:

@@ -26,7 +26,7 @@ from ibis import _
 from carevalue.outcomes import scores
 from carevalue.outcomes.derived_outcomes import MEASURED, MISSING, NOT_APPLICABLE, NOT_DUE
 from carevalue.packs.measures import PromScore
-from carevalue.pathways.days import day_number
+from carevalue.foundation.days import day_number
 
 EQ5D_DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 DEATH_SCORES = {"mrs": 6.0, "mrs_good_outcome": 0.0, "utility_weighted_mrs": 0.0}

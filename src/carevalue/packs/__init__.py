@@ -12,7 +12,7 @@ See docs/condition-packs.md. The public surface:
 
 from carevalue.packs.codelists import CodeList, normalise_code
 from carevalue.packs.model import ConditionPack
-from carevalue.packs.pack_error import PackError, PackValidationError
+from carevalue.foundation.file_errors import PackError, PackValidationError
 from carevalue.packs.validate_packs import load_pack, load_packs, validate_packs
 
 __all__ = [

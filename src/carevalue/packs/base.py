@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from carevalue.foundation.frozen import Frozen
+from carevalue.foundation.yaml_lines import DataPath
 from carevalue.sources import feeds
 
-# A place in a pack's data: keys and list indexes, e.g. ("stages", 2, "match", 0, "to_day").
-DataPath = tuple[str | int, ...]
+__all__ = ["DataPath", "Frozen"]  # re-exported: every pack model module reads them from here
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 NOT_BLANK_PATTERN = r"\S"
@@ -35,12 +36,6 @@ LIST_SECTION_NOUNS = {
     "case_mix": "case-mix variable",
     "value_equations": "value equation",
 }
-
-
-class Frozen(BaseModel):
-    """Base of every pack model: immutable, and unknown fields are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Identifier = Annotated[

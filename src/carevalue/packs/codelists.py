@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from carevalue.packs.pack_error import PackError
+from carevalue.foundation.file_errors import PackError
 from carevalue.sources import feeds
 
 CODE_SYSTEMS: tuple[str, ...] = tuple(

@@ -26,9 +26,9 @@ from carevalue.packs.cross_checks import (
     check_consistency,
 )
 from carevalue.packs.explain_errors import explain, relevant
-from carevalue.packs.load_packs import YamlDocument, read_yaml
+from carevalue.foundation.yaml_lines import YamlDocument, read_yaml
 from carevalue.packs.model import ConditionPack
-from carevalue.packs.pack_error import PackError, PackValidationError, sort_errors
+from carevalue.foundation.file_errors import PackError, PackValidationError, sort_errors
 
 PACK_FILE = "pack.yaml"
 DEFAULT_PACKS_FOLDER = Path("conditions")

@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from carevalue.packs.model import OTHER_STAGE, ConditionPack, StageRule
-from carevalue.pathways.code_matching import in_codelist
+from carevalue.foundation.code_matching import in_codelist
 from carevalue.pathways.qualifying_events import lowered_isin
 
 

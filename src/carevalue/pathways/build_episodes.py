@@ -18,18 +18,18 @@ from datetime import date
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
 
+from carevalue.foundation.run_context import RunContext
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways import segments
 from carevalue.pathways.assign_stages import stage_of
 from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
-from carevalue.pathways.code_matching import normalised_code
-from carevalue.pathways.days import day_number, plus_days
+from carevalue.foundation.code_matching import normalised_code
+from carevalue.foundation.days import day_number, plus_days
 from carevalue.pathways.lazy_tables import LazyTables, Later
 from carevalue.pathways.qualifying_events import ENCOUNTER_COLUMNS, PATIENT_COLUMNS, qualifying_events
-from carevalue.warehouse import scratch_table, scratch_view
+from carevalue.foundation.tables import left_join
 
 Tables = Mapping[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
@@ -60,7 +60,7 @@ def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") else value
 
 
-def prepare_tables(con: BaseBackend, t: Tables) -> LazyTables:
+def prepare_tables(ctx: RunContext, t: Tables) -> LazyTables:
     """The feeds as the episode builder reads them, named once per run: codes normalised
     (``code_norm``), and each activity with its encounter's setting and specialty. Every
     pack's expressions then refer to these views instead of repeating the work. Each view
@@ -69,13 +69,13 @@ def prepare_tables(con: BaseBackend, t: Tables) -> LazyTables:
 
     def diagnoses() -> ibis.Table:
         prepared = t["diagnoses"].mutate(code_norm=normalised_code(_.code_system, _.code))
-        return scratch_view(con, "_carevalue_prepared_diagnoses", prepared)
+        return ctx.scratch_view("prepared_diagnoses", prepared)
 
     def activities() -> ibis.Table:
         settings = t["encounters"].select("encounter_id", "setting", "specialty")
-        joined = t["activities"].left_join(settings, "encounter_id").drop("encounter_id_right")
+        joined = left_join(t["activities"], settings, "encounter_id")
         prepared = joined.mutate(code_norm=normalised_code(_.code_system, _.code))
-        return scratch_view(con, "_carevalue_prepared_activities", prepared)
+        return ctx.scratch_view("prepared_activities", prepared)
 
     plain = {name: Later(lambda name=name: t[name]) for name in ("patients", "encounters", "observations")}
     return LazyTables({**plain, "diagnoses": Later(diagnoses), "activities": Later(activities)})
@@ -86,14 +86,16 @@ def episode_id(condition: str, patient_id, encounter_id):
     return ibis.literal(condition + "-") + digest.substr(0, 16)
 
 
-def build_episodes(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> tuple[ibis.Table, ibis.Table]:
+def build_episodes(
+    ctx: RunContext, t: Tables, pack: ConditionPack, span: DataSpan
+) -> tuple[ibis.Table, ibis.Table]:
     """Episodes and their activities for one pack; ``t`` comes from ``prepare_tables``."""
-    episodes = case_mix_columns(t, pack, episode_core(con, t, pack, span))
-    episodes = scratch_table(con, f"_carevalue_{pack.id}_episodes_with_case_mix", episodes)
+    episodes = case_mix_columns(t, pack, episode_core(ctx, t, pack, span))
+    episodes = ctx.scratch_table(f"{pack.id}_episodes_with_case_mix", episodes)
     return episodes, episode_activities(t, pack, episodes)
 
 
-def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpan) -> ibis.Table:
+def episode_core(ctx: RunContext, t: Tables, pack: ConditionPack, span: DataSpan) -> ibis.Table:
     """Episodes with their index event, cycle, flags and segments (no case mix yet).
 
     The index encounter's and the patient's columns come with the qualifying events, so
@@ -101,7 +103,7 @@ def episode_core(con: BaseBackend, t: Tables, pack: ConditionPack, span: DataSpa
     materialised qualifying events (and any materialised rounds of cycles), not a table:
     ``build_episodes`` writes the episodes once, with their case mix, instead of writing
     these columns and then copying them."""
-    cycles = build_cycles(con, t, pack, qualifying_events(t, pack))
+    cycles = build_cycles(ctx, t, pack, qualifying_events(t, pack))
     episodes = cycles.select(
         "patient_id",
         "cycle_number",

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import ibis
 from ibis import _
-from ibis.backends import BaseBackend
 
 from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
-from carevalue.pathways.code_matching import in_codelist
-from carevalue.pathways.days import day_number, plus_days
-from carevalue.warehouse import scratch_table
+from carevalue.foundation.code_matching import in_codelist
+from carevalue.foundation.days import day_number, plus_days
+from carevalue.foundation.run_context import RunContext
+from carevalue.foundation.tables import left_join
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
@@ -66,7 +66,7 @@ def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: Even
             day_number(latest.end_at_candidate, latest.previous_at.date()) >= event.days_after
         )
     found = pairs.group_by("patient_id").aggregate(cycle_end_event_at=_.end_at_candidate.min())
-    with_event = starts.left_join(found, "patient_id").drop("patient_id_right")
+    with_event = left_join(starts, found, "patient_id")
     cap = plus_days(with_event.event_date, end.max_days)
     after_event = plus_days(with_event.cycle_end_event_at.date(), end.plus_days)
     return with_event.mutate(
@@ -90,7 +90,7 @@ def later_starts(events: ibis.Table, cycles: ibis.Table, gap: int) -> ibis.Table
     return later.select(*INDEX_EVENT)
 
 
-def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
+def build_cycles(ctx: RunContext, t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     """One row per care cycle: the index event's columns plus cycle_number and bounds.
 
     Before a round is kept, one query asks whether any patient has an event that could
@@ -100,22 +100,22 @@ def build_cycles(con: BaseBackend, t: Tables, pack: ConditionPack, events: ibis.
     do, the round is written (narrow: the index event's key, dates and bounds) and the
     next round reads it. A round whose bounds read the activities (a cycle that ends on
     an event) is written first, so the activities are read once."""
-    name = f"_carevalue_{pack.id}_events"
-    events = scratch_table(con, name, events)
+    name = f"{pack.id}_events"
+    events = ctx.scratch_table(name, events)
     gap = pack.cohort.new_episode_after_days
     ends_on_event = not isinstance(pack.care_cycle.end, FixedEnd)
     rounds: list[ibis.Table] = []
     starts = first_per_patient(events.filter(_.eligible & _.incident).select(*INDEX_EVENT))
     for number in range(1, MAX_ROUNDS + 1):
         cycles = cycle_bounds(t, pack, starts).mutate(cycle_number=ibis.literal(number))
-        written = f"_carevalue_{pack.id}_cycles_{number}"
+        written = f"{pack.id}_cycles_{number}"
         if ends_on_event:
-            cycles = scratch_table(con, written, cycles)
+            cycles = ctx.scratch_table(written, cycles)
         if not has_rows(later_starts(events, cycles, gap)):
             rounds.append(cycles)
             break
         if not ends_on_event:
-            cycles = scratch_table(con, written, cycles)
+            cycles = ctx.scratch_table(written, cycles)
         rounds.append(cycles)
         starts = first_per_patient(later_starts(events, cycles, gap))
     # Written rounds read back with the engine's own types (DuckDB's timestamp(6)); the

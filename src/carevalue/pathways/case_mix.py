@@ -23,9 +23,10 @@ from carevalue.packs.measures import (
     SexOfPatient,
 )
 from carevalue.packs.model import ConditionPack
-from carevalue.pathways.code_matching import in_codelist
-from carevalue.pathways.days import day_number
-from carevalue.pathways.qualifying_events import POSITIONS, coded_rows
+from carevalue.foundation.code_matching import POSITIONS, in_codelist
+from carevalue.foundation.days import in_window
+from carevalue.foundation.tables import left_join
+from carevalue.pathways.qualifying_events import coded_rows
 
 Tables = dict[str, ibis.Table]
 KEY = "index_encounter_id"
@@ -67,12 +68,11 @@ def case_mix_columns(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ib
 
 def _attach(episodes: ibis.Table, found: ibis.Table, column: str) -> ibis.Table:
     found = found.select(KEY, **{column: found.value})
-    joined = episodes.left_join(found, KEY)
-    return joined.drop(f"{KEY}_right") if f"{KEY}_right" in joined.columns else joined
+    return left_join(episodes, found, KEY)
 
 
 def _in_window(rows: ibis.Table, when: ir.TimestampValue, window) -> ir.BooleanValue:
-    return day_number(when, rows.index_date).between(window.from_day, window.to_day)
+    return in_window(when, rows.index_date, window)
 
 
 def _observation_reading(t, episodes, code: str, value: str, reading: str, window) -> ibis.Table:

@@ -8,13 +8,10 @@ import ibis
 from ibis import _
 
 from carevalue.packs.model import ConditionPack, IndexEvent, QualifyingCode
-from carevalue.pathways.code_matching import codelist_rows
-from carevalue.pathways.days import age_in_years, day_number
+from carevalue.foundation.code_matching import POSITIONS, codelist_rows
+from carevalue.foundation.days import age_in_years, day_number
 
 Tables = dict[str, ibis.Table]
-
-POSITIONS = {"primary": lambda p: p == 1, "secondary": lambda p: p >= 2, "any": lambda p: p >= 1}
-
 
 def lowered_isin(column, values) -> ibis.expr.types.BooleanValue:
     return column.lower().isin([v.lower() for v in values]).fill_null(False)

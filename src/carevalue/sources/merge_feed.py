@@ -10,8 +10,11 @@ leaves the same data.
 from __future__ import annotations
 
 import ibis
-import ibis.expr.datatypes as dt
 from ibis import _
+
+from carevalue.foundation.tables import align_columns, union_schema
+
+__all__ = ["align_columns", "union_schema"]  # still read from here by ingest
 
 QUARANTINE_SCHEMA = ibis.schema(
     {
@@ -62,24 +65,6 @@ def repeated_key_quarantine(
         ),
         raw_row=ibis.null().cast("string"),
     )
-
-
-def align_columns(table: ibis.Table, schema: ibis.Schema) -> ibis.Table:
-    """``table`` with exactly ``schema``'s columns in its order; absent ones are null."""
-    return table.select(
-        *[
-            (table[name].cast(dtype) if name in table.columns else ibis.null().cast(dtype)).name(name)
-            for name, dtype in schema.items()
-        ]
-    )
-
-
-def union_schema(*schemas: ibis.Schema) -> ibis.Schema:
-    merged: dict[str, dt.DataType] = {}
-    for schema in schemas:
-        for name, dtype in schema.items():
-            merged.setdefault(name, dtype)
-    return ibis.schema(merged)
 
 
 def upsert(existing: ibis.Table | None, incoming: ibis.Table) -> ibis.Table:

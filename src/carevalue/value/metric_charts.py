@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from carevalue.outcomes.episode_value import SEGMENT_COLUMNS
+from carevalue.value.episode_value import SEGMENT_COLUMNS
 from carevalue.stats import spc
 from carevalue.stats.funnel import LIMIT_COLUMNS, OD_COLUMNS, funnel
 from carevalue.stats.warnings import ShortSeriesWarning

@@ -24,3 +24,9 @@ def age_in_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
     """Whole years of age on a date (birthday not yet reached that year counts one less)."""
     before_birthday = (on.month() < birth.month()) | ((on.month() == birth.month()) & (on.day() < birth.day()))
     return on.year() - birth.year() - before_birthday.ifelse(1, 0)
+
+
+def in_window(when: ir.TimestampValue | ir.DateValue, anchor_date: ir.DateValue, window) -> ir.BooleanValue:
+    """Whether ``when`` falls on a day of ``window`` (``from_day`` to ``to_day`` inclusive,
+    counted from ``anchor_date``)."""
+    return day_number(when, anchor_date).between(window.from_day, window.to_day)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from carevalue.outcomes.derived_outcomes import MEASURED, MISSING
+from carevalue.outcomes import MEASURED, MISSING
 from carevalue.packs.measures import PromScore
 from carevalue.packs.model import ConditionPack
 

@@ -21,8 +21,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from carevalue.packs.base import DataPath
-from carevalue.packs.pack_error import PackError
+from carevalue.foundation.file_errors import PackError
+
+# A place in a file's data: keys and list indexes, e.g. ("stages", 2, "match", 0, "to_day").
+DataPath = tuple[str | int, ...]
 
 
 class _PackLoader(yaml.SafeLoader):

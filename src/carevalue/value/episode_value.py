@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from carevalue.outcomes.derived_outcomes import MEASURED
+from carevalue.outcomes import MEASURED
 from carevalue.packs.measures import BINARY_KINDS, BINARY_SCORINGS, WeightedOutcome
 from carevalue.packs.model import ConditionPack
 

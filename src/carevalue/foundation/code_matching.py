@@ -9,10 +9,27 @@ expressions that every engine runs the same way.
 
 from __future__ import annotations
 
+from collections.abc import Set
+from typing import Protocol
+
 import ibis
 import ibis.expr.types as ir
 
-from carevalue.packs.codelists import CodeList
+
+class CodeList(Protocol):
+    """What matching needs of a code list (``carevalue.packs.CodeList`` is one): its code
+    systems, exact or prefix matching, and its normalised codes of each system."""
+
+    match: str
+
+    @property
+    def systems(self) -> Set[str]: ...
+
+    def normalised_codes(self, system: str) -> Set[str]: ...
+
+
+# Which diagnosis positions a rule's ``position`` counts.
+POSITIONS = {"primary": lambda p: p == 1, "secondary": lambda p: p >= 2, "any": lambda p: p >= 1}
 
 
 def normalised_code(system: ir.StringValue, code: ir.StringValue) -> ir.StringValue:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 from scipy.stats import kendalltau
 
-from carevalue.outcomes.episode_value import numerator, outcome_scales
 from carevalue.packs.measures import WeightedOutcome
 from carevalue.packs.model import ConditionPack
+from carevalue.value.episode_value import numerator, outcome_scales
 
 COMPARISONS = ("site", "team", "financial_year")
 COLUMNS = ["condition", "equation", "weight_set", "compared", "cells", "ranking", "same_order", "kendall_tau"]

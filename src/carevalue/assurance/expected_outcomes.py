@@ -16,16 +16,16 @@ from datetime import date
 
 import ibis
 import pandas as pd
-from ibis.backends import BaseBackend
 
-from carevalue.outcomes.episode_outcomes import build_episode_outcomes
+from carevalue.foundation.run_context import RunContext
+from carevalue.outcomes import build_episode_outcomes
 from carevalue.packs.model import ConditionPack
 
 TOLERANCE = 1e-6
 
 
 def check_outcomes(
-    con: BaseBackend,
+    ctx: RunContext,
     tables: dict[str, ibis.Table],
     pack: ConditionPack,
     episodes: ibis.Table,
@@ -38,7 +38,7 @@ def check_outcomes(
     unknown = sorted({o for outcomes in expected.values() for o in outcomes} - {o.id for o in pack.outcomes})
     if unknown:
         return [f"the test expects outcome '{unknown[0]}', which the pack does not declare"]
-    got = build_episode_outcomes(con, tables, pack, episodes, cutoff)
+    got = build_episode_outcomes(ctx, tables, pack, episodes, cutoff)
     first = episodes.select("episode_id", "patient_id", "cycle_number").execute()
     first = first[first["cycle_number"] == first.groupby("patient_id")["cycle_number"].transform("min")]
     episode_of = dict(zip(first["patient_id"], first["episode_id"], strict=True))

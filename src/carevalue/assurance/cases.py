@@ -18,9 +18,11 @@ import pyarrow as pa
 import yaml
 from ibis.backends import BaseBackend
 
+from carevalue.assurance.expected_outcomes import check_outcomes
 from carevalue.errors import UserError
+from carevalue.foundation.run_context import RunContext
 from carevalue.packs.model import ConditionPack
-from carevalue.pathways.build_episodes import FEEDS_NEEDED, DataSpan, build_episodes, prepare_tables
+from carevalue.pathways import FEEDS_NEEDED, DataSpan, build_episodes, prepare_tables
 from carevalue.sources.feeds import FEEDS
 from carevalue.sources.validate_rows import check_batch
 
@@ -54,9 +56,10 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
     if result.failures:
         return result
     span = DataSpan(first=_date(case.get("data_from", "2015-01-01")), last=_date(case.get("data_to", "2030-12-31")))
-    prepared = prepare_tables(con, {name: table for name, table in tables.items() if name in FEEDS_NEEDED})
+    ctx = RunContext(con, f"assure_{pack.id}")
+    prepared = prepare_tables(ctx, {name: table for name, table in tables.items() if name in FEEDS_NEEDED})
     prepared["prom_responses"] = tables["prom_responses"]
-    episodes, activities = build_episodes(con, prepared, pack, span)
+    episodes, activities = build_episodes(ctx, prepared, pack, span)
     got = episodes.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
     got_set = {
         (r.patient_id, r.index_encounter_id, str(_date(r.cycle_start)), str(_date(r.cycle_end)))
@@ -79,10 +82,7 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
         actual = stage_of.get(activity_id, [OUTSIDE])
         if actual != [expected]:
             result.failures.append(f"activity {activity_id}: expected stage {expected}, got {', '.join(actual)}")
-    # Imported here: the outcomes stage builds on this package's episode builder.
-    from carevalue.outcomes.assure_outcomes import check_outcomes
-
-    result.failures += check_outcomes(con, prepared, pack, episodes, want.get("outcomes", {}), span.last)
+    result.failures += check_outcomes(ctx, prepared, pack, episodes, want.get("outcomes", {}), span.last)
     return result
 
 

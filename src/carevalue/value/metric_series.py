@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from carevalue.disclosure import suppress_small_cells
-from carevalue.outcomes import intervals
-from carevalue.outcomes.derived_outcomes import MEASURED, MISSING
-from carevalue.outcomes.episode_value import PERIOD_COLUMNS, SEGMENT_COLUMNS, complete_values, is_binary
+from carevalue.outcomes import MEASURED, MISSING
 from carevalue.packs.model import ConditionPack
+from carevalue.value import intervals
+from carevalue.value.episode_value import PERIOD_COLUMNS, SEGMENT_COLUMNS, complete_values, is_binary
 
 ALL = "all"
 UNITS = {"length_of_stay": "days", "days_at_home": "days", "qaly": "QALYs"}
