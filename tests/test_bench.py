@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 
@@ -9,9 +8,6 @@ from carevalue import bench
 @pytest.mark.slow
 def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    repo = Path(__file__).resolve().parents[1]
-    (tmp_path / "conditions").symlink_to(repo / "conditions")
-    (tmp_path / "costing").symlink_to(repo / "costing")
     bench.main(["--sizes", "3000"])
     result = json.loads((tmp_path / "bench/results/generate_ingest_3000.json").read_text())
     for step in ("generate", "baseline_read", "ingest"):
@@ -38,9 +34,6 @@ def test_outcomes_bench_times_every_stage_against_the_episode_baseline(tmp_path,
     from carevalue import bench_outcomes
 
     monkeypatch.chdir(tmp_path)
-    repo = Path(__file__).resolve().parents[1]
-    (tmp_path / "conditions").symlink_to(repo / "conditions")
-    (tmp_path / "costing").symlink_to(repo / "costing")
     bench_outcomes.main(["3000"])
     result = json.loads((tmp_path / "bench/results/outcomes_3000.json").read_text())
     assert set(result["stage_seconds"]) >= {"stroke", "costing", "outcomes", "charts"}

@@ -86,6 +86,7 @@ def _child(step: str, patients: int, folder: Path) -> dict:
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
     from carevalue.bench_episodes_baseline import BASELINE_COLUMNS, stroke_episodes_sql
+    from carevalue.conditions import shipped_conditions
     from carevalue.packs import load_packs
     from carevalue.pathways.build_episodes import (
         FEEDS_NEEDED,
@@ -99,7 +100,7 @@ def _episode_step(step: str, folder: Path) -> dict:
 
     step, _, mode = step.partition(WARM)
     con = connect(str(folder / "warehouse.duckdb"))
-    packs = load_packs("conditions")
+    packs = load_packs(shipped_conditions())
     pack = next(p for p in packs if p.id == "stroke")
     if mode == "warm":
         _warm_up(step, con)
@@ -173,7 +174,7 @@ def _costing_step(step: str, folder: Path) -> dict:
     from carevalue.warehouse import connect
 
     con = connect(str(folder / "warehouse.duckdb"))
-    rules = load_costing_rules("costing/synthetic_trust_rules.yaml")
+    rules = load_costing_rules("synthetic")
     name = f"bench_{step}"
     con.con.execute(f"drop table if exists {name}")
     # The clock starts once the warehouse is open and the rules are loaded, for both.

@@ -28,14 +28,15 @@ SIZES = (100_000, 1_000_000)
 
 
 def _child(folder: Path) -> dict:
+    from carevalue.conditions import shipped_conditions
     from carevalue.costing.plics_rules import load_costing_rules
     from carevalue.packs import load_packs
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
     con = connect(str(folder / "warehouse.duckdb"))
-    packs = load_packs("conditions")
-    rules = load_costing_rules(Path("costing/synthetic_trust_rules.yaml"))
+    packs = load_packs(shipped_conditions())
+    rules = load_costing_rules("synthetic")
     started = time.perf_counter()
     report = run_pipeline(con, packs, rules)
     seconds = time.perf_counter() - started

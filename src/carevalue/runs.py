@@ -19,6 +19,7 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from carevalue.conditions import shipped_conditions
 from carevalue.costing.compare_methods import tdabc_step_costs
 from carevalue.costing.episode_costs import METHOD_TDABC, episode_costs
 from carevalue.costing.imported_costs import (
@@ -65,7 +66,7 @@ def run_pipeline(
     costing_rules: CostingRules | None = None,
     *,
     imported_costs: bool = False,
-    conditions_folder: Path = Path("conditions"),
+    conditions_folder: Path = shipped_conditions(),
 ) -> RunReport:
     """Build every stage into a new run. Costs come from ``costing_rules`` (PLICS
     allocation of the ledger) or, with ``imported_costs``, from the trust's own per-activity
