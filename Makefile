@@ -34,8 +34,8 @@ test-fast: $(STAMP) ## the suite without slow tests
 
 bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at 100k and 1M patients (writes bench/results/*.json)
 	$(BIN)/python -m carevalue.bench
-	$(BIN)/python -m carevalue.bench_outcomes
-	$(BIN)/python -m carevalue.bench_stats
+	$(BIN)/python -m carevalue.bench.outcomes
+	$(BIN)/python -m carevalue.bench.stats
 
 clean: ## remove the environment and generated data
 	rm -rf $(VENV) var

@@ -85,7 +85,7 @@ def _child(step: str, patients: int, folder: Path) -> dict:
 
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
-    from carevalue.bench_episodes_baseline import BASELINE_COLUMNS, stroke_episodes_sql
+    from carevalue.bench.episodes_sql_baseline import BASELINE_COLUMNS, stroke_episodes_sql
     from carevalue.conditions import shipped_conditions
     from carevalue.packs import load_packs
     from carevalue.pathways.build_episodes import (
@@ -168,7 +168,7 @@ def _warm_up(step: str, con) -> None:
 def _costing_step(step: str, folder: Path) -> dict:
     """PLICS allocation of the ledger over activities on the warehouse the ingest step left
     behind, materialised to a table: CareValue's Ibis allocation or the hand-written SQL."""
-    from carevalue.bench_costing_baseline import plics_sql_baseline
+    from carevalue.bench.costing_sql_baseline import plics_sql_baseline
     from carevalue.costing.plics import allocate_ledger_to_activities
     from carevalue.costing.plics_rules import load_costing_rules
     from carevalue.warehouse import connect

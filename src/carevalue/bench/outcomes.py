@@ -1,4 +1,4 @@
-"""``python -m carevalue.bench_outcomes``: outcomes and value at 100,000 and 1,000,000
+"""``python -m carevalue.bench.outcomes``: outcomes and value at 100,000 and 1,000,000
 patients (issue 5's benchmark), written to ``bench/results/outcomes_<patients>.json``.
 
 Each size runs ``carevalue run`` in a fresh process on the synthetic trust, with PLICS
@@ -77,7 +77,7 @@ def bench(patients: int) -> dict:
     folder = _prepare(patients)
     print(f"  {patients:>9,} patients: carevalue run with costing, outcomes and value…", file=sys.stderr, flush=True)
     out = subprocess.run(
-        [sys.executable, "-m", "carevalue.bench_outcomes", "--child", str(folder)],
+        [sys.executable, "-m", "carevalue.bench.outcomes", "--child", str(folder)],
         capture_output=True, text=True, check=True,
     )
     return {
@@ -89,7 +89,7 @@ def bench(patients: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m carevalue.bench_outcomes", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m carevalue.bench.outcomes", description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES), help="numbers of patients")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
