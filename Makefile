@@ -25,8 +25,8 @@ demo: $(STAMP) ## generate the synthetic trust, load it and run everything that 
 	$(BIN)/carevalue demo --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
 
 test: $(STAMP) ## validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
-	$(BIN)/carevalue validate conditions
-	$(BIN)/carevalue assure conditions
+	$(BIN)/carevalue validate
+	$(BIN)/carevalue assure
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## the suite without slow tests
@@ -34,8 +34,8 @@ test-fast: $(STAMP) ## the suite without slow tests
 
 bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at 100k and 1M patients (writes bench/results/*.json)
 	$(BIN)/python -m carevalue.bench
-	$(BIN)/python -m carevalue.bench_outcomes
-	$(BIN)/python -m carevalue.bench_stats
+	$(BIN)/python -m carevalue.bench.outcomes
+	$(BIN)/python -m carevalue.bench.stats
 
 clean: ## remove the environment and generated data
 	rm -rf $(VENV) var

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors",),
     ("warehouse",),
     ("foundation",),
-    ("stats", "disclosure", "config"),  # pure libraries and settings
+    ("stats", "disclosure", "config", "conditions", "csv_export"),  # pure libraries, settings, shipped data
     ("sources",),
     ("packs",),
     ("pathways",),

@@ -12,6 +12,7 @@ from conftest import write_extract
 from typer.testing import CliRunner
 
 from carevalue.cli import app
+from carevalue.conditions import shipped_conditions
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
@@ -90,13 +91,13 @@ def test_unknown_feed_in_only(tmp_path):
 
 
 def test_validate_reports_the_shipped_packs_valid_and_a_broken_one_with_file_and_line(tmp_path):
-    result = run_cli("validate", str(ROOT / "conditions"))
+    result = run_cli("validate", str(shipped_conditions()))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke."
     broken = tmp_path / "conditions" / "stroke"
     import shutil
 
-    shutil.copytree(ROOT / "conditions" / "stroke", broken)
+    shutil.copytree(shipped_conditions() / "stroke", broken)
     text = (broken / "pack.yaml").read_text().replace("  owner_team:", "  owner_teem:", 1)
     (broken / "pack.yaml").write_text(text)
     result = run_cli("validate", str(tmp_path / "conditions"))

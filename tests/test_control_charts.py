@@ -1,4 +1,4 @@
-"""Control charts as qicharts2 0.8.1's qic() computes them (shared/reference/spc_methods.md §2).
+"""Control charts as qicharts2 0.8.1's qic() computes them (docs/reference/spc_methods.md §2).
 
 Three kinds of test: published examples (Montgomery, Introduction to Statistical Quality
 Control; Anhøj 2015's runs-analysis thresholds), every chart against its formula worked

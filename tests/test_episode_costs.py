@@ -4,7 +4,6 @@ synthetic trust costed end to end by a run that reconciles to its ledger."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -12,8 +11,10 @@ import pytest
 from conftest import TEST_KEY
 from rich.console import Console
 
+from carevalue.conditions import shipped_conditions
 from carevalue.costing.episode_costs import episode_costs, split_shared_activity_costs
 from carevalue.costing.plics_rules import load_costing_rules
+from carevalue.costing.shipped_rules import costing_rules_file
 from carevalue.errors import UserError
 from carevalue.packs import load_packs
 from carevalue.runs import run_pipeline
@@ -21,8 +22,8 @@ from carevalue.sources.ingest import ingest_extract
 from carevalue.synthetic.generate_trust import generate_trust
 from carevalue.warehouse import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-RULES = ROOT / "costing" / "synthetic_trust_rules.yaml"
+CONDITIONS = shipped_conditions()
+RULES = costing_rules_file("synthetic")
 
 
 def put(con, name, frame):
@@ -58,7 +59,7 @@ def costed(tmp_path_factory):
     generate_trust(folder / "extract", 4_000, seed=9)
     con = connect(str(folder / "warehouse.duckdb"))
     ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
-    report = run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
+    report = run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
     return con, report
 
 
@@ -103,7 +104,7 @@ def test_a_costing_that_does_not_reconcile_is_not_published(costed, monkeypatch)
     before = con.table("runs").count().execute()
     monkeypatch.setattr(costing_stage, "reconcile", lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."])
     with pytest.raises(UserError, match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01"):
-        run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
+        run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
     assert con.table("runs").count().execute() == before
 
 
@@ -152,8 +153,8 @@ def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed,
     assert (load.feeds[0].rows_loaded, load.feeds[0].rows_quarantined) == (len(own), 1)
 
     with pytest.raises(UserError, match="Choose one source of costs"):
-        run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), imported_costs=True)
-    report = run_pipeline(con, load_packs(ROOT / "conditions"), imported_costs=True, conditions_folder=ROOT / "conditions")
+        run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), imported_costs=True)
+    report = run_pipeline(con, load_packs(CONDITIONS), imported_costs=True, conditions_folder=CONDITIONS)
     assert report.costing.source == "imported"
     episode_costs_now = con.table("episode_costs")
     assert set(episode_costs_now.method.execute()) == {"imported", "tdabc"}
@@ -168,22 +169,22 @@ def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
     from carevalue.costing.tdabc import cost_model, load_tdabc_model
 
     con, _ = costed
-    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
-    frame = compare_stage_costs(con, load_packs(ROOT / "conditions"), ROOT / "conditions")
+    run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
+    frame = compare_stage_costs(con, load_packs(CONDITIONS), CONDITIONS)
     row = frame.set_index(["condition", "stage"]).loc[("stroke", "hyperacute")]
-    process = cost_model(load_tdabc_model(ROOT / "conditions/stroke/process_maps/hyperacute.yaml")).process(
+    process = cost_model(load_tdabc_model(CONDITIONS / "stroke/process_maps/hyperacute.yaml")).process(
         "hyperacute_stage"
     )
     assert row["tdabc_per_patient"] == pytest.approx(float(process.expected_cost), abs=0.005)
     assert row["plics_mean_per_episode"] > 0
     assert row["difference"] == pytest.approx(row["plics_mean_per_episode"] - row["tdabc_per_patient"], abs=0.01)
     with pytest.raises(UserError, match="which does not exist"):
-        tdabc_unit_cost(ROOT / "conditions/stroke", "process_maps/missing.yaml#x")
+        tdabc_unit_cost(CONDITIONS / "stroke", "process_maps/missing.yaml#x")
 
 
 def test_tdabc_rows_sit_beside_plics_rows_with_step_provenance(costed):
     con, _ = costed
-    run_pipeline(con, load_packs(ROOT / "conditions"), load_costing_rules(RULES), conditions_folder=ROOT / "conditions")
+    run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
     costs = con.table("episode_costs").execute()
     tdabc = costs[costs.method == "tdabc"]
     assert set(tdabc.stage) == {"hyperacute"} and set(tdabc.condition) == {"stroke"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +13,7 @@ from conftest import TEST_KEY
 from rich.console import Console
 
 from carevalue.assurance import assure_pack, case_files, run_case
+from carevalue.conditions import shipped_conditions
 from carevalue.errors import UserError
 from carevalue.foundation.run_context import RunContext
 from carevalue.packs import load_pack, load_packs
@@ -28,8 +28,7 @@ from carevalue.sources.ingest import ingest_extract
 from carevalue.synthetic.generate_trust import generate_trust
 from carevalue.warehouse import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-CONDITIONS = ROOT / "conditions"
+CONDITIONS = shipped_conditions()
 PACKS = {pack.id: pack for pack in load_packs(CONDITIONS)}
 CASES = [(pack_id, f) for pack_id in sorted(PACKS) for f in case_files(CONDITIONS / pack_id)]
 

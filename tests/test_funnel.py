@@ -4,7 +4,7 @@ Spiegelhalter's papers and hand computation.
 The hand computations below use plain numpy written out step by step (R type-7 quantiles,
 average ranks, the DerSimonian-Laird moment formula) rather than calling the module's
 helpers, so a slip in the module cannot hide in the test. The formulas are in
-../shared/reference/spc_methods.md section 3.
+docs/reference/spc_methods.md section 3.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from carevalue.sources.feeds import FEED_ORDER
 from carevalue.sources.ingest import ingest_extract
 from carevalue.warehouse import connect
 
-SEPSIS_LOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "sepsis_cases_eventlog.csv"
+# An excerpt of the Sepsis Cases event log kept in tests/data (README there cites it).
+SEPSIS_LOG = Path(__file__).parent / "data" / "sepsis_cases_eventlog_first12.csv"
 LINEAGE = ["_load_id", "_source_file"]
 
 

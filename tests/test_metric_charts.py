@@ -8,7 +8,6 @@ last test runs the whole pipeline on a small synthetic trust.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import ibis
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from carevalue.conditions import shipped_conditions
 from carevalue.value.metric_charts import (
     FUNNEL_COLUMNS,
     ICON_COLUMNS,
@@ -29,7 +29,6 @@ from carevalue.value.metric_charts import (
 from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
 from carevalue.stats.spc import VARIATION_ICONS, ShortSeriesWarning
 
-ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = b"test-key-for-pseudonymisation-0123456789"
 
 # A steady process: values alternate around 10, so the limits are easy to reason about
@@ -459,7 +458,7 @@ def test_charts_for_run_makes_the_three_tables():
 def test_metric_directions_follow_the_packs():
     from carevalue.packs import load_packs
 
-    directions = metric_directions(load_packs(ROOT / "conditions"))
+    directions = metric_directions(load_packs(shipped_conditions()))
     assert directions[("stroke", "death_90d")] == "decrease"
     assert directions[("stroke", "death_90d__oe")] == "decrease"
     assert directions[("stroke", "good_outcome_90d")] == "increase"
@@ -481,7 +480,7 @@ def test_charts_of_a_whole_synthetic_trust(tmp_path):
     generate_trust(tmp_path / "extract", 8000, seed=3)
     con = ibis.duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     ingest_extract(tmp_path / "extract", con, key=TEST_KEY, console=Console(quiet=True))
-    packs = load_packs(ROOT / "conditions")
+    packs = load_packs(shipped_conditions())
     run_pipeline(con, packs)
     series = con.table("metric_series").to_pandas()
     # The synthetic trust's endocarditis team starts on 2021-10-01 (docs/synthetic-trust.md).

@@ -17,6 +17,7 @@ import pytest
 from conftest import TEST_KEY
 from rich.console import Console
 
+from carevalue.conditions import shipped_conditions
 from carevalue.value import intervals
 from carevalue.outcomes.derived_outcomes import STATUSES
 from carevalue.outcomes.episode_outcomes import outcome_order
@@ -28,8 +29,7 @@ from carevalue.synthetic.generate_trust import generate_trust
 from carevalue.synthetic.truths import ENDOCARDITIS
 from carevalue.warehouse import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-CONDITIONS = ROOT / "conditions"
+CONDITIONS = shipped_conditions()
 PACKS = {pack.id: pack for pack in load_packs(CONDITIONS)}
 
 
@@ -262,7 +262,7 @@ def test_costed_value_uses_one_costing_method(tmp_path):
     generate_trust(tmp_path / "extract", 3_000, seed=2)
     con = connect(str(tmp_path / "w.duckdb"))
     ingest_extract(tmp_path / "extract", con, key=TEST_KEY, console=Console(quiet=True))
-    rules = load_costing_rules(ROOT / "costing" / "synthetic_trust_rules.yaml")
+    rules = load_costing_rules("synthetic")
     run_pipeline(con, list(PACKS.values()), rules, conditions_folder=CONDITIONS)
     costs = con.table("episode_costs")
     top_down = costs.filter(costs.method != "tdabc").group_by("episode_id").aggregate(total=costs.amount.sum()).to_pandas()

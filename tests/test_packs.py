@@ -16,6 +16,7 @@ from pathlib import Path
 import pydantic
 import pytest
 
+from carevalue.conditions import shipped_conditions
 from carevalue.errors import UserError
 from carevalue.packs import (
     PackValidationError,
@@ -163,13 +164,13 @@ def conditions(tmp_path: Path) -> Path:
 
 
 def test_the_shipped_packs_validate_with_no_errors():
-    assert validate_packs(ROOT / "conditions") == []
-    packs = load_packs(ROOT / "conditions")
+    assert validate_packs(shipped_conditions()) == []
+    packs = load_packs(shipped_conditions())
     assert [p.id for p in packs] == list(SHIPPED)
 
 
 def test_the_shipped_packs_carry_their_review_record_and_clinical_reasons():
-    for pack in load_packs(ROOT / "conditions"):
+    for pack in load_packs(shipped_conditions()):
         governance = pack.governance
         assert governance.authored_by and governance.checked_by and governance.next_review
         assert len(governance.why_it_matters) > 200, pack.id
@@ -182,7 +183,7 @@ def test_the_shipped_packs_carry_their_review_record_and_clinical_reasons():
 
 
 def test_validate_command_reports_the_shipped_packs_valid():
-    text, status = report(ROOT / "conditions")
+    text, status = report(shipped_conditions())
     assert status == 0
     assert text == "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke."
 
@@ -732,7 +733,7 @@ def test_the_shipped_packs_find_the_synthetic_trust_patients():
     trust writes, and leave out its near misses (TIA, aortic stenosis, hepatitis B)."""
     from carevalue.synthetic import catalogue, codes
 
-    packs = {p.id: p for p in load_packs(ROOT / "conditions")}
+    packs = {p.id: p for p in load_packs(shipped_conditions())}
 
     def included(pack, system, code):
         return any(pack.codelist(q.codelist).matches(system, code) for q in pack.cohort.inclusion)

@@ -5,7 +5,6 @@ both engines, properties over random ledgers, the rules file's checks, and the s
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -24,10 +23,11 @@ from carevalue.costing.plics import (
     reconcile,
 )
 from carevalue.costing.plics_rules import CostingRules, load_costing_rules
+from carevalue.costing.shipped_rules import costing_rules_file
 from carevalue.errors import UserError
 from carevalue.warehouse import connect
 
-SHIPPED_RULES = Path(__file__).parents[1] / "costing" / "synthetic_trust_rules.yaml"
+SHIPPED_RULES = costing_rules_file("synthetic")
 LEDGER_COLUMNS = ["period", "cost_centre", "expense_code", "expense_type", "amount"]
 ACTIVITY_COLUMNS = [
     "activity_id",

@@ -14,6 +14,7 @@ from conftest import TEST_KEY
 from rich.console import Console
 
 import carevalue.runs as runs
+from carevalue.conditions import shipped_conditions
 from carevalue.errors import UserError
 from carevalue.foundation.run_context import RunContext, scratch_prefix
 from carevalue.foundation.run_lock import lock_path, run_lock
@@ -24,7 +25,7 @@ from carevalue.synthetic.generate_trust import generate_trust
 from carevalue.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKS = load_packs(ROOT / "conditions")
+PACKS = load_packs(shipped_conditions())
 BUSY = "Another CareValue run is building on this warehouse"
 
 

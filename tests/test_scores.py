@@ -5,6 +5,7 @@ that hold by construction of the published value sets and formulas."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import math
 from decimal import Decimal
@@ -38,7 +39,6 @@ from carevalue.outcomes.scores import (
 
 # The tables sit beside the scores package, in carevalue/outcomes/reference/.
 REFERENCE = Path(scores.__file__).parents[1] / "reference"
-SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 # ---------------------------------------------------------------------------------------
@@ -60,24 +60,33 @@ def test_every_packaged_table_is_cited_in_the_reference_readme():
         assert name in readme, name
 
 
-@pytest.mark.skipif(
-    not SHARED_REFERENCE.is_dir(), reason="../shared/reference is not beside this checkout"
-)
+def recorded_checksums() -> dict[str, str]:
+    """reference/SHA256SUMS: each table's SHA-256 as copied from the published reference set."""
+    lines = (REFERENCE / "SHA256SUMS").read_text().splitlines()
+    return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
+
+
+def test_every_packaged_table_has_a_recorded_checksum():
+    assert sorted(recorded_checksums()) == sorted(path.name for path in REFERENCE.glob("*.csv"))
+
+
 @pytest.mark.parametrize(
-    "shared",
+    "name",
     [
-        "eq5d/eq5d5l_england_devlin2018.csv",
-        "eq5d/eq5d3l_uk_dolan1997.csv",
-        "eq5d/eq5d5l_to_3l_uk_dsu.csv",
-        "comorbidity/charlson_icd10_quan2005.csv",
-        "comorbidity/charlson_icd10_shmi_v1_35.csv",
-        "comorbidity/charlson_weights.csv",
-        "comorbidity/charlson_weights_shmi_v1_35.csv",
+        "eq5d5l_england_devlin2018.csv",
+        "eq5d3l_uk_dolan1997.csv",
+        "eq5d5l_to_3l_uk_dsu.csv",
+        "charlson_icd10_quan2005.csv",
+        "charlson_icd10_shmi_v1_35.csv",
+        "charlson_weights.csv",
+        "charlson_weights_shmi_v1_35.csv",
     ],
 )
-def test_packaged_tables_are_unchanged_copies_of_the_shared_reference(shared):
-    packaged = REFERENCE / Path(shared).name
-    assert packaged.read_bytes() == (SHARED_REFERENCE / shared).read_bytes()
+def test_packaged_tables_are_unchanged_copies_of_the_published_reference(name):
+    packaged = REFERENCE / name
+    assert packaged.is_file(), f"{packaged} is missing from the package"
+    digest = hashlib.sha256(packaged.read_bytes()).hexdigest()
+    assert digest == recorded_checksums()[name], f"{packaged} differs from its recorded SHA-256"
 
 
 def test_the_5l_to_3l_mapping_covers_every_state_age_group_and_sex_once():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from carevalue.conditions import shipped_conditions
 from carevalue.disclosure import suppress_small_cells, too_few_note
 from carevalue.value import intervals
 from carevalue.value.prom_response import ipw_mean, prom_response
@@ -48,13 +48,12 @@ from carevalue.value.value_sensitivity import value_sensitivity, weight_sets
 from carevalue.packs import load_packs
 from carevalue.packs.measures import RiskModel
 
-ROOT = Path(__file__).resolve().parents[1]
 Z = stats.norm.ppf(0.975)
 
 
 @pytest.fixture(scope="module")
 def stroke():
-    return next(pack for pack in load_packs(ROOT / "conditions") if pack.id == "stroke")
+    return next(pack for pack in load_packs(shipped_conditions()) if pack.id == "stroke")
 
 
 # ============================================================================ intervals

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from carevalue.conditions import shipped_conditions
 from carevalue.errors import UserError
 
 app = typer.Typer(
@@ -134,8 +135,11 @@ def ingest(
 def validate(
     path: Annotated[
         Path,
-        typer.Argument(help="A conditions folder, one pack's folder, or a pack.yaml."),
-    ] = Path("conditions"),
+        typer.Argument(
+            help="A conditions folder, one pack's folder, or a pack.yaml.",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = shipped_conditions(),
 ) -> None:
     """Check condition packs and report every problem in every pack at once, each with
     its file and line (unknown fields, bad codes, overlapping stages, missing governance…).
@@ -149,7 +153,13 @@ def validate(
 
 @app.command()
 def assure(
-    path: Annotated[Path, typer.Argument(help="A conditions folder or one pack's folder.")] = Path("conditions"),
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A conditions folder or one pack's folder.",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = shipped_conditions(),
 ) -> None:
     """Run every pack's hand-written test patients (conditions/<id>/tests/*.yaml) and
     check the episodes, inclusion decisions and stages the pack produces for them.
@@ -172,14 +182,20 @@ def assure(
 def run(
     warehouse: WarehouseOption = None,
     conditions: Annotated[
-        Path, typer.Option("--conditions", help="Folder of condition packs to run.")
-    ] = Path("conditions"),
+        Path,
+        typer.Option(
+            "--conditions",
+            help="Folder of condition packs to run (a trust's own packs).",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = shipped_conditions(),
     costing_rules: Annotated[
         Path | None,
         typer.Option(
             "--costing-rules",
-            help="Costing-rules file (see docs/costing.md): allocate the ledger to activities and "
-            "episodes (PLICS). Without it the run builds episodes only.",
+            help="Costing-rules file (see docs/costing.md), or 'synthetic' for the synthetic "
+            "trust's shipped rules: allocate the ledger to activities and episodes (PLICS). "
+            "Without it the run builds episodes only.",
             show_default=False,
         ),
     ] = None,
@@ -204,7 +220,8 @@ def run(
 
 
 def _run_and_print(
-    con, packs, costing_rules: Path | None = None, imported_costs: bool = False, conditions: Path = Path("conditions")
+    con, packs, costing_rules: Path | None = None, imported_costs: bool = False,
+    conditions: Path = shipped_conditions(),
 ) -> None:
     from rich.table import Table
 
@@ -242,10 +259,22 @@ def demo(
     patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
     workdir: Annotated[Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")] = Path("var"),
-    conditions: Annotated[Path, typer.Option("--conditions", help="Folder of condition packs.")] = Path("conditions"),
+    conditions: Annotated[
+        Path,
+        typer.Option(
+            "--conditions",
+            help="Folder of condition packs.",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = shipped_conditions(),
     costing_rules: Annotated[
-        Path, typer.Option("--costing-rules", help="Costing rules for the synthetic trust's ledger.")
-    ] = Path("costing/synthetic_trust_rules.yaml"),
+        Path,
+        typer.Option(
+            "--costing-rules",
+            help="Costing rules for the synthetic trust's ledger: a rules file, or 'synthetic' "
+            "for the rules shipped with CareValue.",
+        ),
+    ] = Path("synthetic"),
 ) -> None:
     """Run everything on the embedded synthetic trust: generate it, load it, and say
     where the results are."""
@@ -360,7 +389,14 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
 @costing_app.command("compare")
 def costing_compare(
     warehouse: WarehouseOption = None,
-    conditions: Annotated[Path, typer.Option("--conditions", help="Folder of condition packs.")] = Path("conditions"),
+    conditions: Annotated[
+        Path,
+        typer.Option(
+            "--conditions",
+            help="Folder of condition packs.",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = shipped_conditions(),
 ) -> None:
     """Set each stage's bottom-up TDABC cost (from the process map its pack attaches)
     beside the mean PLICS cost of that stage per episode in the current run. The

@@ -24,6 +24,7 @@ import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from carevalue.conditions import shipped_conditions
 from carevalue.costing import (
     COSTING_TABLES,
     CostingRules,
@@ -90,7 +91,7 @@ def run_pipeline(
     costing_rules: CostingRules | None = None,
     *,
     imported_costs: bool = False,
-    conditions_folder: Path = Path("conditions"),
+    conditions_folder: Path = shipped_conditions(),
 ) -> RunReport:
     """Build every stage into a new run. Costs come from ``costing_rules`` (PLICS
     allocation of the ledger) or, with ``imported_costs``, from the trust's own per-activity

@@ -101,11 +101,15 @@ def run_costing_stage(
     rules: CostingRules | None = None,
     *,
     imported: bool = False,
-    conditions_folder: Path = Path("conditions"),
+    conditions_folder: Path | None = None,
 ) -> CostingResult:
     """Cost the run's episodes from ``rules`` (PLICS) or the imported costs; neither: an
     empty result."""
     check_cost_source(rules, imported)
+    if conditions_folder is None:
+        from carevalue.conditions import shipped_conditions
+
+        conditions_folder = shipped_conditions()
     if rules is not None:
         result = _cost(ctx, episode_activities, rules)
     elif imported:

@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from carevalue.costing.shipped_rules import costing_rules_file
 from carevalue.errors import UserError
 from carevalue.foundation.frozen import Frozen
 
@@ -211,8 +212,9 @@ def _no_overlapping_ledger_lines(selections: list[tuple[str, LedgerLines]]) -> N
 
 
 def load_costing_rules(path: Path | str) -> CostingRules:
-    """Read and check a costing-rules YAML file."""
-    path = Path(path)
+    """Read and check a costing-rules YAML file (a path, or a shipped name such as
+    ``synthetic``)."""
+    path = costing_rules_file(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from carevalue.conditions import shipped_conditions
 from carevalue.packs.codelists import CodeList, read_codelist
 from carevalue.packs.cross_checks import (
     CODELIST_FIELDS,
@@ -31,7 +32,7 @@ from carevalue.packs.model import ConditionPack
 from carevalue.foundation.file_errors import PackError, PackValidationError, sort_errors
 
 PACK_FILE = "pack.yaml"
-DEFAULT_PACKS_FOLDER = Path("conditions")
+DEFAULT_PACKS_FOLDER = shipped_conditions()
 
 
 def find_pack_files(path: Path | str = DEFAULT_PACKS_FOLDER) -> tuple[list[Path], list[PackError]]:

@@ -4,7 +4,7 @@
 with the plotted statistic, the centre line, the 3-sigma limits (and 2-sigma ones in
 ``lcl_95``/``ucl_95``), Shewhart's 3-sigma signal and the Anhøj runs analysis. The
 methods, and every place where we chose a policy, are described for users in
-``docs/control-charts.md``; the reference is ``shared/reference/spc_methods.md`` §2.
+``docs/control-charts.md``; the reference is ``docs/reference/spc_methods.md`` §2.
 
 How a call flows: ``carevalue.stats.spc_inputs`` reads y, n and x into typed arrays (ISO
 date text and ``datetime.date`` objects in x become dates); the raw observations are

@@ -8,7 +8,7 @@ proportion), the unadjusted 95 % and 99.8 % limits, the overdispersion-adjusted 
 an outlier flag; ``funnel_limits(denominators, ...)`` gives the same limits on any grid of
 denominators so a chart can draw the funnel lines. Arrays in, data frames out; no I/O.
 The method, every policy choice and the worked examples are in docs/funnel-plots.md;
-the formulas are in ../shared/reference/spc_methods.md section 3.
+the formulas are in docs/reference/spc_methods.md section 3.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Unit costs of the synthetic trust's activity, at about 2023/24 prices, with their sources.
 
-Figures come from the project's reference file ``shared/reference/costs/uk_unit_costs_examples.csv``
-(each :class:`ReferenceCost` below names its row), uplifted from their price year to about
+Figures are read from the packaged reference file
+``carevalue/synthetic/reference/uk_unit_costs_examples.csv`` (each :class:`ReferenceCost` below
+names its row; the README beside the file cites it), uplifted from their price year to about
 2023/24 by :data:`UPLIFT_TO_2023_24`. Where the reference file has no row, the figure is a
 stated generator assumption. These are demonstration prices for realistic data, not a costing
 model: the costing stage derives its own costs from the ledger.
@@ -9,7 +10,11 @@ model: the costing stage derives its own costs from the ledger.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 # Approximate uplift from each price year to 2023/24, in the spirit of the NHS cost inflation
 # index (pay and prices). A generator assumption, not an official index. Drug list prices are
@@ -39,59 +44,46 @@ class ReferenceCost:
         return round(self.value_gbp * UPLIFT_TO_2023_24[self.price_year], 2)
 
 
-REFERENCE_FILE = "shared/reference/costs/uk_unit_costs_examples.csv"
+# Named in the synthetic trust's manifest: where the figures came from.
+REFERENCE_FILE = "carevalue/synthetic/reference/uk_unit_costs_examples.csv"
 
-STROKE_UNIT_BED_DAY = ReferenceCost(
-    "stroke unit bed day", "bed day", 238, "2013/14", "NHS reference costs 2013/14"
-)
-GENERAL_WARD_BED_DAY = ReferenceCost(
-    "general medical ward bed day", "bed day", 218, "2013/14", "NHS reference costs 2013/14"
-)
-INTENSIVE_CARE_BED_DAY = ReferenceCost(
-    "intensive care bed day", "bed day", 1578, "2013/14", "NHS reference costs 2013/14"
-)
-CRITICAL_CARE_BED_DAY = ReferenceCost(
-    "adult critical care bed day (national average)", "bed day", 1173, "2012/13",
-    "NHS reference costs 2012/13",
-)
-THROMBOLYSIS = ReferenceCost(
-    "thrombolysis for acute stroke", "procedure", 828, "2014/15",
-    "National tariff payment system 2014/15",
-)
-DAY_CASE_EPISODE = ReferenceCost(
-    "day case episode (national average)", "episode", 738, "2016/17", "NHS reference costs 2016/17"
-)
-ELECTIVE_EPISODE = ReferenceCost(
-    "elective inpatient episode (national average)", "episode", 3684, "2016/17",
-    "NHS reference costs 2016/17",
-)
-EXCESS_BED_DAY = ReferenceCost(
-    "excess bed day (national average)", "bed day", 313, "2016/17", "NHS reference costs 2016/17"
-)
-OUTPATIENT_ATTENDANCE = ReferenceCost(
-    "outpatient attendance (national average)", "attendance", 120, "2016/17",
-    "NHS reference costs 2016/17",
-)
-AE_ATTENDANCE = ReferenceCost(
-    "A&E attendance (national average)", "attendance", 148, "2016/17", "NHS reference costs 2016/17"
-)
-LEDIPASVIR_SOFOSBUVIR_COURSE = ReferenceCost(
-    "ledipasvir-sofosbuvir 12-week course (list price)", "course", 38979.99, "2015", "NICE TA363"
-)
-BAND_5_NURSE_HOUR = ReferenceCost(
-    "band 5 nurse", "hour", 30, "about 2008",
-    "PSSRU Unit Costs of Health and Social Care (older edition)",
-)
-SPECIALIST_REGISTRAR_HOUR = ReferenceCost(
-    "specialist registrar", "hour", 41, "about 2008",
-    "PSSRU Unit Costs of Health and Social Care (older edition)",
-)
+
+@cache
+def _reference_rows() -> dict[str, ReferenceCost]:
+    path = resources.files("carevalue.synthetic") / "reference" / "uk_unit_costs_examples.csv"
+    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+    return {
+        row["item"]: ReferenceCost(
+            row["item"], row["unit"], float(row["value_gbp"]), row["price_year"], row["source"]
+        )
+        for row in rows
+    }
+
+
+def reference_cost(item: str) -> ReferenceCost:
+    """The reference file's row for ``item`` (its exact wording in the file's ``item`` column)."""
+    try:
+        return _reference_rows()[item]
+    except KeyError:
+        raise KeyError(f"{REFERENCE_FILE} has no row for {item!r}") from None
+
+
+STROKE_UNIT_BED_DAY = reference_cost("stroke unit bed day")
+GENERAL_WARD_BED_DAY = reference_cost("general medical ward bed day")
+INTENSIVE_CARE_BED_DAY = reference_cost("intensive care bed day")
+CRITICAL_CARE_BED_DAY = reference_cost("adult critical care bed day (national average)")
+THROMBOLYSIS = reference_cost("thrombolysis for acute stroke")
+DAY_CASE_EPISODE = reference_cost("day case episode (national average)")
+ELECTIVE_EPISODE = reference_cost("elective inpatient episode (national average)")
+EXCESS_BED_DAY = reference_cost("excess bed day (national average)")
+OUTPATIENT_ATTENDANCE = reference_cost("outpatient attendance (national average)")
+AE_ATTENDANCE = reference_cost("A&E attendance (national average)")
+LEDIPASVIR_SOFOSBUVIR_COURSE = reference_cost("ledipasvir-sofosbuvir 12-week course (list price)")
+BAND_5_NURSE_HOUR = reference_cost("band 5 nurse")
+SPECIALIST_REGISTRAR_HOUR = reference_cost("specialist registrar")
 # Used only as a comparator in the docs: the whole first-year cost of a stroke, of which an
 # acute trust's activity is a part.
-FIRST_YEAR_STROKE_COST = ReferenceCost(
-    "first-year health and social care cost of a new stroke", "patient", 45409, "2014/15",
-    "Xu XM et al. 2018 (UK stroke costs)",
-)
+FIRST_YEAR_STROKE_COST = reference_cost("first-year health and social care cost of a new stroke")
 
 # --- Rates derived from the reference rows -------------------------------------------------
 NURSE_MINUTE = round(BAND_5_NURSE_HOUR.uplifted / 60, 4)

@@ -1,4 +1,4 @@
-"""``python -m carevalue.bench_outcomes``: outcomes and value at 100,000 and 1,000,000
+"""``python -m carevalue.bench.outcomes``: outcomes and value at 100,000 and 1,000,000
 patients (issue 5's benchmark), written to ``bench/results/outcomes_<patients>.json``.
 
 Each size runs ``carevalue run`` in a fresh process on the synthetic trust, with PLICS
@@ -28,14 +28,15 @@ SIZES = (100_000, 1_000_000)
 
 
 def _child(folder: Path) -> dict:
+    from carevalue.conditions import shipped_conditions
     from carevalue.costing.plics_rules import load_costing_rules
     from carevalue.packs import load_packs
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
     con = connect(str(folder / "warehouse.duckdb"))
-    packs = load_packs("conditions")
-    rules = load_costing_rules(Path("costing/synthetic_trust_rules.yaml"))
+    packs = load_packs(shipped_conditions())
+    rules = load_costing_rules("synthetic")
     started = time.perf_counter()
     report = run_pipeline(con, packs, rules)
     seconds = time.perf_counter() - started
@@ -76,7 +77,7 @@ def bench(patients: int) -> dict:
     folder = _prepare(patients)
     print(f"  {patients:>9,} patients: carevalue run with costing, outcomes and value…", file=sys.stderr, flush=True)
     out = subprocess.run(
-        [sys.executable, "-m", "carevalue.bench_outcomes", "--child", str(folder)],
+        [sys.executable, "-m", "carevalue.bench.outcomes", "--child", str(folder)],
         capture_output=True, text=True, check=True,
     )
     return {
@@ -88,7 +89,7 @@ def bench(patients: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m carevalue.bench_outcomes", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m carevalue.bench.outcomes", description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES), help="numbers of patients")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""``python -m carevalue.bench_stats``: speed of the SPC and funnel statistics at issue 6's
+"""``python -m carevalue.bench.stats``: speed of the SPC and funnel statistics at issue 6's
 sizes, XmR charts for 10,000 series of 36 points and a funnel of 1,000 groups.
 
 Beside each measurement it times a baseline in the same run, on the same data:
@@ -276,7 +276,9 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m carevalue.bench.stats", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--series", type=int, default=SERIES)
     parser.add_argument("--points", type=int, default=POINTS)
     parser.add_argument("--groups", type=int, default=GROUPS)

@@ -85,7 +85,8 @@ def _child(step: str, patients: int, folder: Path) -> dict:
 
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
-    from carevalue.bench_episodes_baseline import BASELINE_COLUMNS, stroke_episodes_sql
+    from carevalue.bench.episodes_sql_baseline import BASELINE_COLUMNS, stroke_episodes_sql
+    from carevalue.conditions import shipped_conditions
     from carevalue.packs import load_packs
     from carevalue.foundation.run_context import RunContext
     from carevalue.pathways import FEEDS_NEEDED, data_span, episode_core, feed_tables, prepare_tables
@@ -94,7 +95,7 @@ def _episode_step(step: str, folder: Path) -> dict:
 
     step, _, mode = step.partition(WARM)
     con = connect(str(folder / "warehouse.duckdb"))
-    packs = load_packs("conditions")
+    packs = load_packs(shipped_conditions())
     pack = next(p for p in packs if p.id == "stroke")
     if mode == "warm":
         _warm_up(step, con)
@@ -163,13 +164,13 @@ def _warm_up(step: str, con) -> None:
 def _costing_step(step: str, folder: Path) -> dict:
     """PLICS allocation of the ledger over activities on the warehouse the ingest step left
     behind, materialised to a table: CareValue's Ibis allocation or the hand-written SQL."""
-    from carevalue.bench_costing_baseline import plics_sql_baseline
+    from carevalue.bench.costing_sql_baseline import plics_sql_baseline
     from carevalue.costing.plics import allocate_ledger_to_activities
     from carevalue.costing.plics_rules import load_costing_rules
     from carevalue.warehouse import connect
 
     con = connect(str(folder / "warehouse.duckdb"))
-    rules = load_costing_rules("costing/synthetic_trust_rules.yaml")
+    rules = load_costing_rules("synthetic")
     name = f"bench_{step}"
     con.con.execute(f"drop table if exists {name}")
     # The clock starts once the warehouse is open and the rules are loaded, for both.
