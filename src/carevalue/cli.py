@@ -417,6 +417,8 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
     ``csv_dir``, write it and every download as CSV."""
     from rich.table import Table
 
+    from carevalue.csv_export import write_csv
+
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)
     for name, build in reports.items():
@@ -428,10 +430,10 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
             table.add_row(*["" if v is None or v != v else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
         out.print(table)
         if csv_dir:
-            frame.to_csv(csv_dir / f"{name}.csv", index=False)
+            write_csv(frame, csv_dir / f"{name}.csv")
     if csv_dir:
         for name, build in downloads.items():
-            build(con).to_csv(csv_dir / f"{name}.csv", index=False)
+            write_csv(build(con), csv_dir / f"{name}.csv")
         out.print(f"CSV files written to {csv_dir}/")
 
 
