@@ -27,10 +27,10 @@ demo: $(STAMP) ## generate the synthetic trust, load it and run everything that 
 test: $(STAMP) ## validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
 	$(BIN)/carevalue validate
 	$(BIN)/carevalue assure
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## the suite without slow tests
-	$(BIN)/python -m pytest -m 'not slow'
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m 'not slow'
 
 bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at 100k and 1M patients (writes bench/results/*.json)
 	$(BIN)/python -m carevalue.bench

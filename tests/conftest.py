@@ -216,3 +216,12 @@ def _build_trust(folder: Path, patients: int, seed: int) -> SyntheticTrust:
             done.write_text(json.dumps(manifest))
         manifest = json.loads(done.read_text())
     return SyntheticTrust(folder / "extract", manifest, folder / "warehouse.duckdb")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) every Spark test goes to one
+    worker, so the suite starts one JVM, not one per worker."""
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))

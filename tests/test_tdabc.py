@@ -483,11 +483,16 @@ def test_the_shipped_rates_example_is_worked_in_its_comments():
 
 
 def cli_output(path: Path) -> str:
+    from rich.console import Console
     from typer.testing import CliRunner
 
-    from carevalue.cli import app
+    from carevalue import cli
 
-    result = CliRunner().invoke(app, ["costing", "tdabc", str(path)], env={"COLUMNS": "200"})
+    # The command's console is made when cli is first imported, perhaps by another test
+    # at another width: print this one wide enough for every column.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "out", Console(width=200))
+        result = CliRunner().invoke(cli.app, ["costing", "tdabc", str(path)])
     assert result.exit_code == 0, result.output
     return result.output
 

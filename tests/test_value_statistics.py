@@ -666,7 +666,11 @@ def test_prom_due_returned_and_rate(stroke):
         # E5's score is given for death: not a response and not due.
         "note": [None, None, None, None, None, "died before the window", None, None],
     })
-    result = prom_response(stroke, frame, outcomes)
+    # Every cell here is tiny: show them all (tests/test_disclosure.py checks they are
+    # blanked at the pack's own min_cell).
+    reporting = stroke.reporting.model_copy(update={"min_cell": 1})
+    every_cell = stroke.model_copy(update={"reporting": reporting})
+    result = prom_response(every_cell, frame, outcomes)
     eq5d = result[result["outcome_id"] == "eq5d_90d"]
     assert eq5d["variable"].tolist() == ["age", "imd_decile", "male"]
     row = eq5d.iloc[0]

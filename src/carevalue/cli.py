@@ -367,6 +367,7 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
     from rich.table import Table
 
     from carevalue.reports import cell
+    from carevalue.csv_export import write_csv
 
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)
@@ -379,10 +380,10 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
             table.add_row(*[cell(v) for v in row])
         out.print(table)
         if csv_dir:
-            frame.to_csv(csv_dir / f"{name}.csv", index=False)
+            write_csv(frame, csv_dir / f"{name}.csv")
     if csv_dir:
         for name, build in downloads.items():
-            build(con).to_csv(csv_dir / f"{name}.csv", index=False)
+            write_csv(build(con), csv_dir / f"{name}.csv")
         out.print(f"CSV files written to {csv_dir}/")
 
 

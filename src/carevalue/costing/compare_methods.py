@@ -1,7 +1,9 @@
 """TDABC beside PLICS, stage by stage: the bottom-up cost of one patient's pass through a
 stage (its process map) against the top-down cost the ledger allocation gave the episodes
 that passed through it. A gap is a finding for the team (a step missing from the map,
-capacity costed differently, overheads), not an error.
+capacity costed differently, overheads), not an error. The PLICS mean rests on the
+episodes that reached the stage and is blanked (``carevalue.disclosure``) where they are
+fewer than the pack's ``reporting.min_cell``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from carevalue.costing.tdabc import cost_model, load_tdabc_model
+from carevalue.disclosure import suppress
 from carevalue.errors import UserError
 from carevalue.packs.model import ConditionPack
 
@@ -70,4 +73,9 @@ def compare_stage_costs(con: BaseBackend, packs: list[ConditionPack], conditions
                     "difference_pct": round(100 * (plics - tdabc) / tdabc, 1) if tdabc else None,
                 }
             )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    figures = ("plics_mean_per_episode", "difference", "difference_pct")
+    min_cell = {pack.id: pack.reporting.min_cell for pack in packs}
+    return suppress(frame, min_cell, {"episodes": figures})

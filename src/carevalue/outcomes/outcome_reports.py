@@ -1,8 +1,10 @@
 """The outcome reports of the current run, as data frames for a person to read or download.
 
-Every report is aggregate and has been through small-number suppression
-(``carevalue.disclosure``) in the run: nothing here is patient-level, so nothing here needs
-a patient-level audit.
+Every report is aggregate and read from tables that went through small-number suppression
+(``carevalue.disclosure``) in the run, with each pack's ``reporting.min_cell``: the metric
+series, PROM response and risk models blank their small cells and say so in ``note``; the
+value rankings leave small cells out; the SPC icons are drawn from the suppressed metric
+series. Nothing here is patient-level, so nothing here needs a patient-level audit.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from carevalue.disclosure import run_min_cells, suppress
 from carevalue.errors import UserError
 from carevalue.warehouse import table_or_none
 
@@ -32,14 +35,24 @@ def headline(con: BaseBackend) -> pd.DataFrame:
 
 def risk_models(con: BaseBackend) -> pd.DataFrame:
     frame = _read(con, "risk_models")
-    return frame[["condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic", "fit_on"]]
+    columns = [
+        "condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic",
+        "fit_on",
+    ]
+    return frame[columns + [c for c in ("note",) if c in frame.columns]]
+
+
+# The figures of the PROM response report and the counts of episodes they rest on.
+PROM_FIGURES = {"due": ("response_rate",), "returned": ("crude_mean", "weighted_mean")}
 
 
 def prom_response(con: BaseBackend) -> pd.DataFrame:
     """Per PROM timepoint: due, returned, response rate, crude and weighted means."""
     frame = _read(con, "prom_response")
     columns = ["condition", "outcome_id", "timepoint", "due", "returned", "response_rate", "crude_mean", "weighted_mean"]
-    return frame[columns].drop_duplicates().reset_index(drop=True)
+    frame = frame[columns].drop_duplicates().reset_index(drop=True)
+    # Blank already; suppressed again so that the note names only the figures shown here.
+    return suppress(frame, run_min_cells(con), PROM_FIGURES)
 
 
 def value_sensitivity(con: BaseBackend) -> pd.DataFrame:

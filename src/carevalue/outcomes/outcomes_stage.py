@@ -4,6 +4,8 @@ risk models (expected values beside the observed).
 Reads the run's episodes (Ibis tables); writes nothing itself: ``runs.run_pipeline``
 publishes the frames returned here as the run's tables, and the value stage
 (``carevalue.value``) reads them.
+Every aggregate among them has been through ``carevalue.disclosure`` with its pack's
+``reporting.min_cell``, which the run publishes as ``disclosure_rules`` for later reports.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from carevalue import disclosure
 from carevalue.foundation.run_context import RunContext
 from carevalue.outcomes.case_mix_scores import score_case_mix
 from carevalue.outcomes.derived_outcomes import MEASURED
@@ -24,7 +27,11 @@ from carevalue.outcomes.episode_outcomes import build_episode_outcomes
 from carevalue.outcomes.risk_models import expected_values
 from carevalue.packs.model import ConditionPack
 
-OUTCOME_TABLES = ("episode_outcomes", "risk_models")
+OUTCOME_TABLES = ("episode_outcomes", "risk_models", disclosure.RULES_TABLE)
+MODEL_COLUMNS = [
+    "condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic",
+    "coefficients", "calibration", "fit_on",
+]
 
 
 @dataclass
@@ -61,7 +68,12 @@ def run_outcomes_stage(
         result.episodes[pack.id] = frame
         result.outcomes[pack.id] = outcomes
         parts["episode_outcomes"].append(outcomes)
-        parts["risk_models"].append(pd.DataFrame.from_records(models))
+        parts["risk_models"].append(disclosure.suppress_small_cells(
+            pd.DataFrame.from_records(models, columns=MODEL_COLUMNS), pack.reporting.min_cell,
+            figures=("c_statistic", "coefficients", "calibration"),
+        ))
+        rules = disclosure.rules_frame({pack.id: pack.reporting.min_cell})
+        parts[disclosure.RULES_TABLE].append(rules)
         result.models += models
         result.seconds[pack.id] = round(time.perf_counter() - clock, 2)
     result.tables = concatenated(parts)
@@ -101,7 +113,16 @@ def add_expected(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFram
             "reason": fitted.reason, "n": fitted.n, "events": fitted.events,
             "c_statistic": fitted.c_statistic,
             "coefficients": json.dumps(fitted.coefficients),
-            "calibration": None if fitted.calibration is None else fitted.calibration.to_json(orient="records"),
+            "calibration": calibration_json(fitted.calibration, pack.reporting.min_cell),
             "fit_on": None if model.fit_on is None else f"{model.fit_on.from_date} to {model.fit_on.to_date}",
         })
     return outcomes, reports
+
+
+def calibration_json(calibration: pd.DataFrame | None, min_cell: int) -> str | None:
+    """A model's calibration by decile as JSON records, a decile of fewer than ``min_cell``
+    episodes without its expected and observed figures."""
+    if calibration is None:
+        return None
+    shown = disclosure.suppress_small_cells(calibration, min_cell, figures=("expected", "observed"))
+    return shown.to_json(orient="records")

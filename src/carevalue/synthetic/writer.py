@@ -2,6 +2,13 @@
 
 CSV: a header once, then rows appended (strings quoted, blanks for null). Parquet: one row
 group per chunk through a ParquetWriter. Neither holds more than a chunk in memory.
+
+The CSV files are not neutralised against spreadsheet formulae the way exports are
+(``carevalue.csv_export``): they are a trust's extract for CareValue's ingest to read, and
+must hold exactly the values a trust's system would send: a leading quote would be part
+of the value ingest reads (a code or an identifier would no longer match its code list or
+its patient). Nor is there anything to neutralise: every value in them is generated here
+from fixed vocabularies, none is taken from anyone's input.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ more deprived patients answer less, which flatters a crude mean. The weighted es
 models the chance of responding from age, sex, deprivation and the pack's numeric case-mix
 variables (statsmodels logistic regression) and weights each responder by 1 / that chance.
 Pure: data frames in, data frames out.
+
+Small numbers (``carevalue.disclosure``): the response rate rests on the episodes due, the
+crude and weighted means and the responders' means on those returned, the non-responders'
+means on those not returned, and the standardised difference on both groups; each is
+blanked where its count is below the pack's ``reporting.min_cell``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from carevalue.disclosure import suppress
 from carevalue.outcomes import MEASURED, MISSING
 from carevalue.packs.measures import PromScore
 from carevalue.packs.model import ConditionPack
@@ -25,6 +31,12 @@ COLUMNS = [
     "condition", "outcome_id", "timepoint", "due", "returned", "response_rate", "crude_mean",
     "weighted_mean", "variable", "responders_mean", "non_responders_mean", "standardised_difference",
 ]
+# Each count of episodes and the figures computed from the episodes it counts.
+DISCLOSURE = {
+    "due": ("response_rate",),
+    "returned": ("crude_mean", "weighted_mean", "responders_mean", "standardised_difference"),
+    "not_returned": ("non_responders_mean", "standardised_difference"),
+}
 
 
 def prom_response(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -58,7 +70,9 @@ def prom_response(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFra
                 "non_responders_mean": float(no.mean()),
                 "standardised_difference": float((yes.mean() - no.mean()) / pooled) if pooled else np.nan,
             })
-    return pd.DataFrame.from_records(records, columns=COLUMNS)
+    table = pd.DataFrame.from_records(records, columns=COLUMNS)
+    table["not_returned"] = table["due"] - table["returned"]
+    return suppress(table, pack.reporting.min_cell, DISCLOSURE).drop(columns="not_returned")
 
 
 def numeric_case_mix(frame: pd.DataFrame) -> list[str]:

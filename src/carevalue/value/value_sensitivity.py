@@ -4,7 +4,7 @@ numerator, rank sites, teams and financial years by value (weighted good outcome
 set the pack lists, and report whether the order changes.
 
 Only cells with at least ``reporting.min_cell`` complete episodes are ranked (the others
-cannot be reported, so they cannot be ranked either).
+cannot be reported, so they cannot be ranked either: ``carevalue.disclosure.reportable``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy.stats import kendalltau
 
+from carevalue.disclosure import reportable
 from carevalue.packs.measures import WeightedOutcome
 from carevalue.packs.model import ConditionPack
 from carevalue.value.episode_value import numerator, outcome_scales
@@ -43,7 +44,7 @@ def value_sensitivity(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
                 good = numerator(frame, weights, scales)
                 cells = pd.DataFrame({"cell": frame[compared].astype("string"), "good": good, "cost": cost}).dropna()
                 per = cells.groupby("cell").agg(n=("good", "size"), good=("good", "sum"), cost=("cost", "sum"))
-                per = per[(per["n"] >= pack.reporting.min_cell) & (per["cost"] > 0)]
+                per = per[reportable(per["n"], pack.reporting.min_cell) & (per["cost"] > 0)]
                 value = (per["good"] / per["cost"] * 1e5).sort_values(ascending=False)
                 order = list(value.index)
                 if main_order is None:
