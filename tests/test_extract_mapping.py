@@ -25,7 +25,18 @@ from carevalue.sources.profile_extract import draft_mapping, profile_extract
 from carevalue.warehouse import connect
 
 SEXES = ["F", "M", "1", "2", "9", "X", "0", "U", "f", " m "]
-LOADS_AS = ["female", "male", "male", "female", "other", "unknown", "unknown", "unknown", "female", "male"]
+LOADS_AS = [
+    "female",
+    "male",
+    "male",
+    "female",
+    "other",
+    "unknown",
+    "unknown",
+    "unknown",
+    "female",
+    "male",
+]
 
 
 def load(folder: Path, con=None, **options):
@@ -35,14 +46,23 @@ def load(folder: Path, con=None, **options):
 
 def trust_patients(sexes: list[str]) -> list[dict]:
     base = TINY["patients"][2]
-    return [{**base, "patient_id": f"P{i}", "nhs_number": "", "sex": s} for i, s in enumerate(sexes)]
+    return [
+        {**base, "patient_id": f"P{i}", "nhs_number": "", "sex": s} for i, s in enumerate(sexes)
+    ]
 
 
 def trust_extract(folder: Path, sexes=SEXES, proms=None) -> Path:
     proms = proms or [
-        {**TINY["prom_responses"][0], "response_id": f"R{i}", "patient_id": "P0", "items": profile,
-         "mode": mode}
-        for i, (profile, mode) in enumerate([("52155", "web"), ("11111", "Post"), ("12345", "phone")])
+        {
+            **TINY["prom_responses"][0],
+            "response_id": f"R{i}",
+            "patient_id": "P0",
+            "items": profile,
+            "mode": mode,
+        }
+        for i, (profile, mode) in enumerate(
+            [("52155", "web"), ("11111", "Post"), ("12345", "phone")]
+        )
     ]
     return write_extract(folder, {"patients": trust_patients(sexes), "prom_responses": proms})
 
@@ -69,7 +89,8 @@ def test_an_impossible_profile_and_an_unknown_code_are_quarantined_as_written(tm
     assert reasons == [
         "patients.csv row 2: sex 'W' is not one of female, male, other, unknown",
         "prom_responses.csv row 2: items '62155' is not a JSON object",
-        "prom_responses.csv row 2: mode 'pigeon' is not one of paper, online, telephone, clinician, app",
+        "prom_responses.csv row 2: mode 'pigeon' is not one of paper, online, telephone, "
+        "clinician, app",
     ]
     assert report.reconciles
 
@@ -106,7 +127,11 @@ def test_a_mapping_file_renames_columns_maps_codes_and_reads_day_first_dates(tmp
     con, _report = load(folder)
     patients = con.table("patients").order_by("_row").execute()
     assert list(patients["sex"]) == ["female", "male", "other"]
-    assert [str(d.date()) for d in patients["birth_date"]] == ["1950-02-01", "1962-06-15", "1962-06-15"]
+    assert [str(d.date()) for d in patients["birth_date"]] == [
+        "1950-02-01",
+        "1962-06-15",
+        "1962-06-15",
+    ]
     assert str(patients["death_date"][0].date()) == "2020-12-31"
     # The trust's own value overrides the standard code (11 is elective in the NHS list).
     assert set(con.table("encounters").execute()["admission_method"]) == {"emergency"}
@@ -120,30 +145,67 @@ def test_a_mapping_file_renames_columns_maps_codes_and_reads_day_first_dates(tmp
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("patient:\n  values: {sex: {W: female}}\n",
-         ("line 1: 'patient' is not a feed; the feeds are patients, encounters, diagnoses, "
-         "activities, observations, prom_responses, ledger.")),
-        ("patients:\n  values:\n    gender: {W: female}\n",
-         ("line 3: patients has no field 'gender'; its fields are patient_id, nhs_number, "
-         "birth_date, sex, ethnicity, imd_decile, death_date.")),
-        ("patients:\n  values:\n    sex:\n      W: woman\n",
-         "line 4: patients.sex maps 'W' to 'woman', which is not one of female, male, other, unknown."),
-        ("patients:\n  values:\n    sex:\n      W: ~\n",
-         "line 4: patients.sex maps 'W' to a blank, but sex may not be blank; map it to a value."),
-        ("patients:\n  columns: {gender: gender}\n",
-         ("line 2: patients.columns renames 'gender' to 'gender', which is not a column of patients; "
-         "its columns are patient_id, nhs_number, birth_date, sex, ethnicity, imd_decile, death_date.")),
-        ("patients:\n  date_format: YYYY/MM/DD\n",
-         "line 2: patients.date_format 'YYYY/MM/DD' is not one of YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY."),
-        ("patients:\n  values:\n    imd_decile: {X: '1'}\n",
-         ("line 3: patients.imd_decile holds integer values; value maps apply to coded text "
-         "fields (use date_format for dates).")),
-        ("patients:\n  colums: {}\n",
-         ("line 2: patients has no setting 'colums'; a feed's settings are file, columns, values, "
-         "date_format.")),
-        ("patients:\n  values:\n    sex: !!python/object:os.system {}\n",
-         ("line 3: the YAML tag '!!python/object:os.system' is not allowed in a mapping file; "
-         "write plain values.")),
+        (
+            "patient:\n  values: {sex: {W: female}}\n",
+            (
+                "line 1: 'patient' is not a feed; the feeds are patients, encounters, diagnoses, "
+                "activities, observations, prom_responses, ledger."
+            ),
+        ),
+        (
+            "patients:\n  values:\n    gender: {W: female}\n",
+            (
+                "line 3: patients has no field 'gender'; its fields are patient_id, nhs_number, "
+                "birth_date, sex, ethnicity, imd_decile, death_date."
+            ),
+        ),
+        (
+            "patients:\n  values:\n    sex:\n      W: woman\n",
+            "line 4: patients.sex maps 'W' to 'woman', which is not one of female, male, other, "
+            "unknown.",
+        ),
+        (
+            "patients:\n  values:\n    sex:\n      W: ~\n",
+            "line 4: patients.sex maps 'W' to a blank, but sex may not be blank; map it to a "
+            "value.",
+        ),
+        (
+            "patients:\n  columns: {gender: gender}\n",
+            (
+                "line 2: patients.columns renames 'gender' to 'gender', which is not a column of "
+                "patients; "
+                "its columns are patient_id, nhs_number, birth_date, sex, ethnicity, imd_decile, "
+                "death_date."
+            ),
+        ),
+        (
+            "patients:\n  date_format: YYYY/MM/DD\n",
+            "line 2: patients.date_format 'YYYY/MM/DD' is not one of YYYY-MM-DD, DD/MM/YYYY, "
+            "MM/DD/YYYY.",
+        ),
+        (
+            "patients:\n  values:\n    imd_decile: {X: '1'}\n",
+            (
+                "line 3: patients.imd_decile holds integer values; value maps apply to coded text "
+                "fields (use date_format for dates)."
+            ),
+        ),
+        (
+            "patients:\n  colums: {}\n",
+            (
+                "line 2: patients has no setting 'colums'; a feed's settings are file, columns, "
+                "values, "
+                "date_format."
+            ),
+        ),
+        (
+            "patients:\n  values:\n    sex: !!python/object:os.system {}\n",
+            (
+                "line 3: the YAML tag '!!python/object:os.system' is not allowed in a mapping "
+                "file; "
+                "write plain values."
+            ),
+        ),
         ("patients: [unclosed\n", "line 2: this is not valid YAML"),
     ],
 )
@@ -157,7 +219,9 @@ def test_a_mistyped_mapping_is_refused_with_its_line(tmp_path, text, message):
 
 def test_a_missing_mapping_file_and_a_missing_mapped_file_are_one_sentence(tmp_path):
     folder = trust_extract(tmp_path / "x")
-    with pytest.raises(UserError, match=r"The mapping file .*nope.yaml does not exist; check the --mapping path\."):
+    with pytest.raises(
+        UserError, match=r"The mapping file .*nope.yaml does not exist; check the --mapping path\."
+    ):
         load(folder, mapping=tmp_path / "nope.yaml")
     (folder / "mapping.yaml").write_text("patients:\n  file: PAT.csv\n")
     with pytest.raises(UserError) as caught:
@@ -196,9 +260,11 @@ def test_the_guard_names_day_first_dates_and_how_to_read_them(tmp_path):
     write_feed(folder, "patients", rows)
     with pytest.raises(UserError) as caught:
         load(folder)
-    assert "most for birth_date '15/06/1962' (12 rows), written day or month first: add " \
-           "'date_format: DD/MM/YYYY' (or MM/DD/YYYY) under patients: in the extract's mapping.yaml" \
+    assert (
+        "most for birth_date '15/06/1962' (12 rows), written day or month first: add "
+        "'date_format: DD/MM/YYYY' (or MM/DD/YYYY) under patients: in the extract's mapping.yaml"
         in str(caught.value)
+    )
 
 
 def test_a_handful_of_bad_rows_in_a_small_feed_is_loaded_not_stopped(tmp_path):
@@ -212,7 +278,9 @@ def test_a_handful_of_bad_rows_in_a_small_feed_is_loaded_not_stopped(tmp_path):
 
 def test_profile_counts_each_coded_value_and_drafts_the_mapping(tmp_path):
     folder = trust_extract(tmp_path / "x", sexes=["W", "W", "F", "fem", "female"])
-    rows = [{**r, "birth_date": "15/06/1962"} for r in trust_patients(["W", "W", "F", "fem", "female"])]
+    rows = [
+        {**r, "birth_date": "15/06/1962"} for r in trust_patients(["W", "W", "F", "fem", "female"])
+    ]
     write_feed(folder, "patients", rows)
     used, profiles = profile_extract(folder)
     patients = next(p for p in profiles if p.feed.name == "patients")
@@ -240,25 +308,39 @@ def test_profile_counts_each_coded_value_and_drafts_the_mapping(tmp_path):
 
 def test_profile_suggests_renames_for_a_file_refused_for_missing_columns(tmp_path):
     folder = trust_extract(tmp_path / "x")
-    rows = [{"patient_id": "P1", "Gender": "F", "DOB": "1950-01-01", "ethnicity": "", "imd_decile": "",
-             "death_date": ""}]
+    rows = [
+        {
+            "patient_id": "P1",
+            "Gender": "F",
+            "DOB": "1950-01-01",
+            "ethnicity": "",
+            "imd_decile": "",
+            "death_date": "",
+        }
+    ]
     write_feed(folder, "patients", rows)
     used, profiles = profile_extract(folder)
     patients = next(p for p in profiles if p.feed.name == "patients")
-    assert patients.problem.startswith(f"{folder / 'patients.csv'}: required columns 'birth_date', 'sex'")
+    assert patients.problem.startswith(
+        f"{folder / 'patients.csv'}: required columns 'birth_date', 'sex'"
+    )
     assert patients.renames == {"Gender": "sex", "DOB": "birth_date"}
     (folder / "mapping.yaml").write_text(draft_mapping(folder, used, profiles))
     _, report = load(folder, only=["patients"])
     assert report.feeds[0].rows_loaded == 1
 
 
+@pytest.mark.slow
 def test_the_commands_end_in_one_plain_line(tmp_path):
     folder = trust_extract(tmp_path / "x", sexes=["W"] * 24 + ["F"] * 6)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREVALUE_")}
     run = [sys.executable, "-m", "carevalue"]
     result = subprocess.run(
         [*run, "ingest", str(folder), "--demo", "--warehouse", str(tmp_path / "w.duckdb")],
-        check=False, capture_output=True, text=True, env={**env, "COLUMNS": "300"},
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "300"},
     )
     assert result.returncode == 2
     # The progress bars print above it; the message itself is one line.
@@ -268,14 +350,31 @@ def test_the_commands_end_in_one_plain_line(tmp_path):
     assert last.endswith("(to load anyway, pass --max-quarantined 81).")
     result = subprocess.run(
         [*run, "profile", str(folder), "--draft", str(tmp_path / "draft.yaml")],
-        check=False, capture_output=True, text=True, env={**env, "COLUMNS": "300"},
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "300"},
     )
     assert result.returncode == 0, result.stderr
-    assert "would quarantine 24 for: sex 'W' is not one of female, male, other, unknown" in result.stdout
+    assert (
+        "would quarantine 24 for: sex 'W' is not one of female, male, other, unknown"
+        in result.stdout
+    )
     assert '"W": "?"' in (tmp_path / "draft.yaml").read_text()
     result = subprocess.run(
-        [*run, "ingest", str(folder), "--demo", "--max-quarantined", "100",
-         "--warehouse", str(tmp_path / "w.duckdb")],
-        check=False, capture_output=True, text=True, env={**env, "COLUMNS": "300"},
+        [
+            *run,
+            "ingest",
+            str(folder),
+            "--demo",
+            "--max-quarantined",
+            "100",
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "300"},
     )
     assert result.returncode == 0, result.stderr

@@ -570,6 +570,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted; the warehouse is unchanged by the unfinished step.")
         sys.exit(130)
+    except Exception as error:  # a full disk is the user's to fix; anything else is a bug
+        from carevalue.sources.ingest import disk_full_message
+
+        if (message := disk_full_message(error)) is None:
+            raise
+        err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ def read_mapping(path: Path, catalogue: dict[str, Feed]) -> ExtractMapping:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"Cannot read the mapping file {path} ({error}); save it as UTF-8 text.") from None
+        raise UserError(
+            f"Cannot read the mapping file {path} ({error}); save it as UTF-8 text."
+        ) from None
     loader = _TextLoader(text)
     try:
         root = loader.get_single_node()
@@ -108,12 +110,18 @@ def _fail(path: Path, node: Node, message: str) -> UserError:
 
 def _tag_refused(path: Path, node: Node) -> UserError:
     tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-    return _fail(path, node, f"the YAML tag '{tag}' is not allowed in a mapping file; write plain values")
+    return _fail(
+        path, node, f"the YAML tag '{tag}' is not allowed in a mapping file; write plain values"
+    )
 
 
 def _pairs(path: Path, node: Node, what: str) -> list[tuple[ScalarNode, Node]]:
-    if node.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq",
-                        "tag:yaml.org,2002:null"):
+    if node.tag not in (
+        "tag:yaml.org,2002:map",
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:null",
+    ):
         raise _tag_refused(path, node)
     if not isinstance(node, MappingNode):
         raise _fail(path, node, f"{what} should be a block of 'name: value' lines")
@@ -155,7 +163,8 @@ def _feed(path: Path, feed: Feed, body: Node) -> FeedMapping:
     for key, node in _pairs(path, body, feed.name):
         if key.value not in FEED_KEYS:
             raise _fail(
-                path, key,
+                path,
+                key,
                 f"{feed.name} has no setting '{key.value}'; a feed's settings are "
                 + ", ".join(FEED_KEYS),
             )
@@ -165,7 +174,8 @@ def _feed(path: Path, feed: Feed, body: Node) -> FeedMapping:
             date_format = (_text(path, node, f"{feed.name}.date_format") or "").upper()
             if date_format not in DATE_FORMATS:
                 raise _fail(
-                    path, node,
+                    path,
+                    node,
                     f"{feed.name}.date_format '{node.value}' is not one of {', '.join(DATE_FORMATS)}",
                 )
         elif key.value == "columns":
@@ -181,7 +191,8 @@ def _columns(path: Path, feed: Feed, node: Node) -> dict[str, str]:
         target = _text(path, target_node, f"{feed.name}.columns.{source.value}")
         if target not in feed.column_names:
             raise _fail(
-                path, target_node,
+                path,
+                target_node,
                 f"{feed.name}.columns renames '{source.value}' to '{target}', which is not a "
                 f"column of {feed.name}; its columns are {', '.join(feed.column_names)}",
             )
@@ -197,13 +208,15 @@ def _values(path: Path, feed: Feed, node: Node) -> dict[str, Codes]:
         name = column_node.value
         if name not in feed.column_names:
             raise _fail(
-                path, column_node,
+                path,
+                column_node,
                 f"{feed.name} has no field '{name}'; its fields are {', '.join(feed.column_names)}",
             )
         column = feed.column(name)
         if column.type not in ("text",):
             raise _fail(
-                path, column_node,
+                path,
+                column_node,
                 f"{feed.name}.{name} holds {column.type} values; value maps apply to coded "
                 "text fields (use date_format for dates)",
             )
@@ -214,14 +227,16 @@ def _values(path: Path, feed: Feed, node: Node) -> dict[str, Codes]:
                 canonical = {a.lower(): a for a in column.allowed}.get(target.lower())
                 if canonical is None:
                     raise _fail(
-                        path, target_node,
+                        path,
+                        target_node,
                         f"{feed.name}.{name} maps '{code.value}' to '{target}', which is not one "
                         f"of {', '.join(column.allowed)}",
                     )
                 target = canonical
             if target is None and not column.nullable:
                 raise _fail(
-                    path, target_node,
+                    path,
+                    target_node,
                     f"{feed.name}.{name} maps '{code.value}' to a blank, but {name} may not be "
                     "blank; map it to a value",
                 )

@@ -12,6 +12,7 @@ the figures and ``reconciles`` says whether they add up.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import tempfile
 import uuid
@@ -141,7 +142,8 @@ def ingest_extract(
 
     load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     report = LoadReport(load_id=load_id, folder=str(folder))
-    staging_dir = Path(tempfile.mkdtemp(prefix="carevalue-staging-"))
+    _remove_abandoned_staging()
+    staging_dir = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-"))
     try:
         try:
             staged = _stage_all(feed_files, staging_dir, key=key, load_id=load_id, console=console)
@@ -161,13 +163,35 @@ def ingest_extract(
         except OSError as error:
             raise _disk_error(error, "writing to the warehouse") from None
         except Exception as error:
-            if "No space left" in str(error):
+            if "No space left on device" in str(error):
                 full = OSError(errno.ENOSPC, str(error))
                 raise _disk_error(full, "writing to the warehouse") from None
             raise
     finally:
         shutil.rmtree(staging_dir, ignore_errors=True)
     return report
+
+
+STAGING_PREFIX = "carevalue-staging-"
+
+
+def _remove_abandoned_staging() -> None:
+    """Staging folders of loads whose process died (kill -9, power cut) hold copies of a
+    whole extract; remove them so they neither fill the disk nor linger."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
+        pid = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _disk_error(error: OSError, doing: str) -> Exception:
@@ -291,3 +315,16 @@ def _append_load_log(con: BaseBackend, report: LoadReport, fingerprint: str | No
         schema = union_schema(existing.schema(), new.schema())
         new = align_columns(existing, schema).union(align_columns(new, schema))
     replace_table(con, LOAD_LOG_TABLE, new)
+
+
+def disk_full_message(error: BaseException) -> str | None:
+    """The plain sentence for a full disk met by any command (None for any other error).
+    DuckDB reports it as its own IOException, not an OSError, so its text is checked too."""
+    full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if not full and "No space left on device" not in str(error):
+        return None
+    where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+    return (
+        f"The disk filled up{where}; free some space and run the command again: a load or run "
+        "that did not finish changed nothing, and the previous results are still served."
+    )

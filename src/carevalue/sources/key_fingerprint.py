@@ -28,7 +28,9 @@ def check_same_key(load_log: ibis.Table | None, fingerprint: str) -> None:
     if load_log is None or "key_fingerprint" not in load_log.columns:
         return
     known = load_log.filter(load_log.key_fingerprint.notnull())
-    latest = known.order_by(ibis.desc("loaded_at")).select("key_fingerprint", "loaded_at", "load_id")
+    latest = known.order_by(ibis.desc("loaded_at")).select(
+        "key_fingerprint", "loaded_at", "load_id"
+    )
     rows = latest.limit(1).execute()
     if rows.empty or rows["key_fingerprint"].iloc[0] == fingerprint:
         return

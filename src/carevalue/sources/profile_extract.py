@@ -30,10 +30,19 @@ ACCEPTED, STANDARD, MAPPED, UNKNOWN = "in the contract", "standard code", "mappi
 _DAY_FIRST = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}")
 # A file's own name for a contract column, as trusts' systems commonly spell it.
 COLUMN_SYNONYMS = {
-    "gender": "sex", "sex_code": "sex", "gender_code": "sex", "dob": "birth_date",
-    "date_of_birth": "birth_date", "dod": "death_date", "date_of_death": "death_date",
-    "nhs_no": "nhs_number", "nhsnumber": "nhs_number", "ethnic_category": "ethnicity",
-    "ethnic_group": "ethnicity", "admission_date": "start_at", "discharge_date": "end_at",
+    "gender": "sex",
+    "sex_code": "sex",
+    "gender_code": "sex",
+    "dob": "birth_date",
+    "date_of_birth": "birth_date",
+    "dod": "death_date",
+    "date_of_death": "death_date",
+    "nhs_no": "nhs_number",
+    "nhsnumber": "nhs_number",
+    "ethnic_category": "ethnicity",
+    "ethnic_group": "ethnicity",
+    "admission_date": "start_at",
+    "discharge_date": "end_at",
 }
 
 
@@ -68,7 +77,9 @@ def profile_extract(
 ) -> tuple[ExtractMapping, list[FeedProfile]]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder; give the folder that holds the extract's feed files.")
+        raise UserError(
+            f"{folder} is not a folder; give the folder that holds the extract's feed files."
+        )
     catalogue = catalogue or FEEDS
     extract_mapping = find_mapping(folder, mapping, catalogue)
     profiles = []
@@ -76,7 +87,10 @@ def profile_extract(
         profile = FeedProfile(feed)
         try:
             feed_file = open_feed_file(
-                folder, feed, delimiter=delimiter, encoding=encoding,
+                folder,
+                feed,
+                delimiter=delimiter,
+                encoding=encoding,
                 mapping=extract_mapping.feed(feed.name),
             )
         except UserError as error:
@@ -156,7 +170,9 @@ def _suggest_renames(folder, feed, mapping, delimiter, encoding) -> dict[str, st
     return suggestions
 
 
-def draft_mapping(folder: Path, extract_mapping: ExtractMapping, profiles: list[FeedProfile]) -> str:
+def draft_mapping(
+    folder: Path, extract_mapping: ExtractMapping, profiles: list[FeedProfile]
+) -> str:
     """A mapping file for every value, date format and column the profile could not place,
     with the trust's existing mapping kept; '?' marks a choice left to the reader."""
     lines = [
@@ -178,8 +194,10 @@ def draft_mapping(folder: Path, extract_mapping: ExtractMapping, profiles: list[
             block.append("  values:")
             block += values
         date_format = own.date_format
-        if date_format == "YYYY-MM-DD" and profile.rows and any(
-            n > profile.rows / 2 for n in profile.day_first_dates.values()
+        if (
+            date_format == "YYYY-MM-DD"
+            and profile.rows
+            and any(n > profile.rows / 2 for n in profile.day_first_dates.values())
         ):
             date_format = "DD/MM/YYYY"
             block.append("  # Most dates are written day first; use MM/DD/YYYY if month first.")
@@ -201,7 +219,9 @@ def _draft_values(profile: FeedProfile, own) -> list[str]:
             if item.status != UNKNOWN:
                 continue
             guess = _guess(item.value, allowed)
-            note = "guessed from the spelling; check it" if guess else "one of " + ", ".join(allowed)
+            note = (
+                "guessed from the spelling; check it" if guess else "one of " + ", ".join(allowed)
+            )
             entries.append(
                 f"      {_quote(item.value)}: {_quote(guess or '?')}   # {item.rows:,} rows; {note}"
             )

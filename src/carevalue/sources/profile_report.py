@@ -30,9 +30,15 @@ def print_profile(profiles: list[FeedProfile], console: Console, *, mapping: str
             for item in values[:SHOWN_VALUES]:
                 status = f"[red]{item.status}[/red]" if item.status == UNKNOWN else item.status
                 shown = "(blank)" if item.value is None else item.value
-                becomes = "" if item.status == UNKNOWN else ("(blank)" if item.becomes is None and
-                                                             item.value is not None else
-                                                             item.becomes or "")
+                becomes = (
+                    ""
+                    if item.status == UNKNOWN
+                    else (
+                        "(blank)"
+                        if item.becomes is None and item.value is not None
+                        else item.becomes or ""
+                    )
+                )
                 table.add_row(column, shown, f"{item.rows:,}", status, becomes)
             if len(values) > SHOWN_VALUES:
                 table.add_row(column, f"… {len(values) - SHOWN_VALUES:,} more values", "", "", "")
@@ -43,5 +49,7 @@ def print_profile(profiles: list[FeedProfile], console: Console, *, mapping: str
                 console.print(f"  {column}: {n:,} values written day or month first (DD/MM/YYYY)")
         top = profile.tally.by_cause.most_common(3)
         for (column, kind), n in top:
-            console.print(f"  would quarantine {n:,} for: {profile.tally.example[(column, kind)]}",
-                          highlight=False)
+            console.print(
+                f"  would quarantine {n:,} for: {profile.tally.example[(column, kind)]}",
+                highlight=False,
+            )

@@ -85,7 +85,12 @@ def _cause(feed: Feed, top) -> str:
             f"{{{value}: {allowed[0]}}}}}}}', or run 'carevalue profile' on the extract to draft "
             "the mapping"
         )
-    if kind == "type" and feed.column(column).type in ("date", "timestamp") and value and "/" in value:
+    if (
+        kind == "type"
+        and feed.column(column).type in ("date", "timestamp")
+        and value
+        and "/" in value
+    ):
         return (
             f"most for {column} {shown} ({rows}), written day or month first: add "
             f"'date_format: DD/MM/YYYY' (or MM/DD/YYYY) under {feed.name}: in the extract's "

@@ -5,14 +5,15 @@ wrong encoding) becomes a ``UserError`` naming the file and the fix, raised befo
 row is loaded. Rows stream out in batches of text with their row numbers, so memory
 stays flat whatever the size of the file.
 
-Row numbers are the file's line numbers, the header being row 1: what a spreadsheet
-shows (a quoted value that spans lines makes later numbers one per extra line late).
+Row numbers count records, the header being row 1: what a spreadsheet shows (a quoted
+value over several lines is one row, so after it a row number is not the line number).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,11 @@ def _check_names(path: Path, feed_file: FeedFile) -> None:
 def _csv_header(path: Path, feed: Feed, *, delimiter: str, encoding: str) -> list[str]:
     with path.open("rb") as handle:
         head = handle.read(1 << 20)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding.lower().startswith("utf-16"):
+        raise UserError(
+            f"{path} is UTF-16 text (what Excel calls 'Unicode Text'); save it as 'CSV UTF-8' "
+            "or pass --encoding utf-16."
+        )
     _check_decodes(path, head, encoding, at_end=len(head) < (1 << 20))
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     if not text.strip():
@@ -258,6 +264,13 @@ def _to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
             [pa.compute.strftime(chunk, format="%Y-%m-%dT%H:%M:%S") for chunk in column.chunks],
             type=pa.string(),
         )
+    if pa.types.is_nested(column.type):
+        # Lists and structs (a Parquet export's nested columns) are kept as JSON text.
+        values = [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(values, pa.string())])
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        values = [None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(values, pa.string())])
     return column.cast(pa.string())
 
 
