@@ -193,7 +193,7 @@ def test_fault_counts_in_the_manifest_match_the_files(trust, frames):
     _, manifest = trust
     pat, enc, dx, act = (frames[f] for f in ("patients", "encounters", "diagnoses", "activities"))
 
-    assert int(pat["sex"].isin(["M", "F"]).sum()) == _fault(manifest, "patients", "invalid_sex")
+    assert int(pat["sex"].isin(["mael", "femlae"]).sum()) == _fault(manifest, "patients", "invalid_sex")
     assert int((pd.to_numeric(pat["imd_decile"]) == 11).sum()) == _fault(
         manifest, "patients", "invalid_imd_decile")
     assert int((_dates(pat["death_date"]) < _dates(pat["birth_date"])).sum()) == _fault(
@@ -255,7 +255,7 @@ def test_faults_stay_out_of_pathway_patients(frames):
     pathway_codes = ("I61", "I63", "I330", "I38", "I398", "B182")
     plain = dx["code"].str.replace(".", "", regex=False)
     pathway_patients = set(dx.loc[plain.str.startswith(pathway_codes), "patient_id"])
-    faulty = set(pat.loc[pat["sex"].isin(["M", "F"]), "patient_id"])
+    faulty = set(pat.loc[pat["sex"].isin(["mael", "femlae"]), "patient_id"])
     faulty |= set(act.loc[act["start_at"].str.slice(5, 7) == "13", "patient_id"])
     faulty |= set(act.loc[act.duplicated(), "patient_id"])
     faulty |= set(enc.loc[_ts(enc["end_at"]) < _ts(enc["start_at"]), "patient_id"])

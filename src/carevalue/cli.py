@@ -52,6 +52,13 @@ WarehouseOption = Annotated[
 ]
 
 
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="The extract's mapping file of column renames and codes (default "
+                 "EXTRACT/mapping.yaml when present); see docs/loading-an-extract.md.", show_default=False),
+]
+
+
 @app.command()
 def generate(
     out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to write the feed files into (created if missing).")],
@@ -106,6 +113,12 @@ def ingest(
         bool,
         typer.Option("--demo", help="Use the public demo pseudonymisation key: synthetic data only, never real patients."),
     ] = False,
+    mapping: MappingOption = None,
+    max_quarantined: Annotated[
+        float,
+        typer.Option("--max-quarantined", min=0, max=100, help="Stop before loading when more than this "
+                     "percentage of a feed's rows would be quarantined."),
+    ] = 20.0,
 ) -> None:
     """Load a trust's extract into the warehouse.
 
@@ -124,11 +137,42 @@ def ingest(
         delimiter = "\t"
     con = connect(settings.warehouse)
     report = ingest_extract(
-        folder, con, key=settings.pseudonymisation_key, only=only, delimiter=delimiter, encoding=encoding, console=err
+        folder, con, key=settings.pseudonymisation_key, only=only, delimiter=delimiter, encoding=encoding, console=err,
+        mapping=mapping, max_quarantined=max_quarantined / 100,
     )
     print_load_report(report, out, warehouse=settings.warehouse)
     if not report.reconciles:
         raise UserError("The load did not reconcile (rows read ≠ loaded + quarantined); please report this as a bug.")
+
+
+@app.command()
+def profile(
+    folder: Annotated[Path, typer.Argument(metavar="EXTRACT", help="Folder holding the extract's feed files.")],
+    mapping: MappingOption = None,
+    draft: Annotated[
+        Path | None,
+        typer.Option("--draft", help="Where to write the draft mapping (default EXTRACT/mapping.draft.yaml).",
+                     show_default=False),
+    ] = None,
+    delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator of the CSV files.")] = ",",
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the CSV files.")] = "utf-8",
+) -> None:
+    """Show each coded field's values (with counts) against the contract, how many rows
+    ingest would quarantine and why, and draft a mapping file for the values it cannot
+    place. Reads the extract only; the warehouse is not touched."""
+    from carevalue.sources.profile_extract import draft_mapping, profile_extract
+    from carevalue.sources.profile_report import print_profile
+
+    if delimiter == "\\t":
+        delimiter = "\t"
+    used, profiles = profile_extract(folder, mapping=mapping, delimiter=delimiter, encoding=encoding)
+    print_profile(profiles, out, mapping=used.source)
+    target = draft or folder / "mapping.draft.yaml"
+    try:
+        target.write_text(draft_mapping(folder, used, profiles), encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"Cannot write the draft mapping to {target} ({error.strerror}); pass --draft FILE.") from None
+    out.print(f"Draft mapping written to {target}; edit it, then save it as {folder / 'mapping.yaml'}.")
 
 
 @app.command()
@@ -511,6 +555,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted; the warehouse is unchanged by the unfinished step.")
         sys.exit(130)
+    except Exception as error:  # a full disk is the user's to fix; anything else is a bug
+        from carevalue.sources.ingest import disk_full_message
+
+        if (message := disk_full_message(error)) is None:
+            raise
+        err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

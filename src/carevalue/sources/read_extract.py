@@ -5,14 +5,15 @@ wrong encoding) becomes a ``UserError`` naming the file and the fix, raised befo
 row is loaded. Rows stream out in batches of text with their row numbers, so memory
 stays flat whatever the size of the file.
 
-Row numbers are the file's line numbers, the header being row 1: what a spreadsheet
-shows (a quoted value that spans lines makes later numbers one per extra line late).
+Row numbers count records, the header being row 1: what a spreadsheet shows (a quoted
+value over several lines is one row, so after it a row number is not the line number).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from carevalue.errors import UserError
+from carevalue.sources.extract_mapping import FeedMapping
 from carevalue.sources.feeds import Feed
 
 SUFFIXES = (".csv", ".parquet")
@@ -40,13 +42,31 @@ class FeedFile:
     delimiter: str = ","
     encoding: str = "utf-8"
     sha256: str = field(default="")
+    mapping: FeedMapping = field(default_factory=FeedMapping)
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def contract_columns(self) -> list[str]:
+        """The header with the mapping file's renames applied."""
+        return [self.mapping.columns.get(c, c) for c in self.columns]
 
-def find_feed_file(folder: Path, feed: Feed) -> Path:
+
+def find_feed_file(folder: Path, feed: Feed, mapping: FeedMapping | None = None) -> Path:
+    if mapping is not None and mapping.file:
+        path = folder / mapping.file
+        if not path.is_file():
+            raise UserError(
+                f"The mapping file names {mapping.file} for the {feed.name} feed, but {folder} has "
+                "no such file; correct the file name in the mapping."
+            )
+        if path.suffix not in SUFFIXES:
+            raise UserError(
+                f"{path} is neither .csv nor .parquet; export the {feed.name} feed as one."
+            )
+        return path
     found = [folder / f"{feed.name}{s}" for s in SUFFIXES if (folder / f"{feed.name}{s}").exists()]
     if not found:
         raise UserError(
@@ -60,17 +80,38 @@ def find_feed_file(folder: Path, feed: Feed) -> Path:
     return found[0]
 
 
-def open_feed_file(folder: Path, feed: Feed, *, delimiter: str = ",", encoding: str = "utf-8") -> FeedFile:
+def open_feed_file(
+    folder: Path,
+    feed: Feed,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    mapping: FeedMapping | None = None,
+) -> FeedFile:
     """Locate and pre-flight one feed's file; raise ``UserError`` for a file-level mistake."""
-    path = find_feed_file(folder, feed)
+    mapping = mapping or FeedMapping()
+    path = find_feed_file(folder, feed, mapping)
+    if not path.is_file():
+        raise UserError(f"{path} is a folder, not a file; put the {feed.name} feed's file there.")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise UserError(
+            f"Cannot open {path} ({error.strerror}); give this user read access to it."
+        ) from None
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty; export the {feed.name} feed again with its header row.")
     if path.suffix == ".parquet":
         columns = _parquet_columns(path)
-        result = FeedFile(feed, path, "parquet", columns, path.stat().st_size)
+        result = FeedFile(feed, path, "parquet", columns, path.stat().st_size, mapping=mapping)
     else:
         columns = _csv_header(path, feed, delimiter=delimiter, encoding=encoding)
-        result = FeedFile(feed, path, "csv", columns, path.stat().st_size, delimiter, encoding)
+        result = FeedFile(
+            feed, path, "csv", columns, path.stat().st_size, delimiter, encoding, mapping=mapping
+        )
+    _check_names(path, result)
+    columns = result.contract_columns
     missing = [c for c in feed.required_columns if c not in columns]
     if missing:
         names = ", ".join(f"'{m}'" for m in missing)
@@ -83,9 +124,41 @@ def open_feed_file(folder: Path, feed: Feed, *, delimiter: str = ",", encoding: 
     return result
 
 
+def _check_names(path: Path, feed_file: FeedFile) -> None:
+    """Names the warehouse could not keep apart, or that lineage columns already use."""
+    renamed = feed_file.contract_columns
+    for source, target in feed_file.mapping.columns.items():
+        if source in feed_file.columns and target in feed_file.columns:
+            raise UserError(
+                f"{path} has both '{source}' (renamed to '{target}' by the mapping) and "
+                f"'{target}'; drop one of them or remove the rename."
+            )
+    for name in renamed:
+        if not name.strip():
+            raise UserError(f"{path}: the header has a column with no name; name it or delete it.")
+        if name.startswith("_"):
+            raise UserError(
+                f"{path}: column '{name}' starts with '_', which CareValue keeps for lineage "
+                "columns; rename it in the export or the mapping."
+            )
+    folded: dict[str, str] = {}
+    for name in renamed:
+        other = folded.setdefault(name.lower(), name)
+        if other != name:
+            raise UserError(
+                f"{path}: columns '{other}' and '{name}' differ only in capitals, which the "
+                "warehouse cannot keep apart; rename one of them."
+            )
+
+
 def _csv_header(path: Path, feed: Feed, *, delimiter: str, encoding: str) -> list[str]:
     with path.open("rb") as handle:
         head = handle.read(1 << 20)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding.lower().startswith("utf-16"):
+        raise UserError(
+            f"{path} is UTF-16 text (what Excel calls 'Unicode Text'); save it as 'CSV UTF-8' "
+            "or pass --encoding utf-16."
+        )
     _check_decodes(path, head, encoding, at_end=len(head) < (1 << 20))
     text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     if not text.strip():
@@ -191,6 +264,13 @@ def _to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
             [pa.compute.strftime(chunk, format="%Y-%m-%dT%H:%M:%S") for chunk in column.chunks],
             type=pa.string(),
         )
+    if pa.types.is_nested(column.type):
+        # Lists and structs (a Parquet export's nested columns) are kept as JSON text.
+        values = [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(values, pa.string())])
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        values = [None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(values, pa.string())])
     return column.cast(pa.string())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,9 @@ import pyarrow.parquet as pq
 
 from carevalue.sources.merge_feed import QUARANTINE_SCHEMA
 from carevalue.sources.pseudonymise import keyed_hash, nhs_number_is_valid
+from carevalue.sources.quarantine_guard import ProblemTally
 from carevalue.sources.read_extract import FeedFile, stream_rows
+from carevalue.sources.recode import recode_batch
 from carevalue.sources.validate_rows import check_batch
 
 # Ten digits, optionally spaced 3-3-4: what an NHS number looks like inside a raw line.
@@ -34,6 +36,7 @@ class StagedFeed:
     rows_read: int = 0
     rows_good: int = 0
     rows_bad: int = 0  # rows with at least one problem, malformed rows included
+    tally: ProblemTally = field(default_factory=ProblemTally)
 
 
 def stage_feed(
@@ -62,7 +65,12 @@ def stage_feed(
     base = {"load_id": load_id, "feed": feed.name, "file": feed_file.name, "file_sha256": feed_file.sha256}
     try:
         for raw, rows, malformed in stream_rows(feed_file, on_bytes=on_bytes):
-            checked = check_batch(feed, raw, rows)
+            raw = raw.rename_columns(feed_file.contract_columns)
+            recoded = recode_batch(feed, raw, feed_file.mapping)
+            checked = check_batch(feed, recoded, rows, written=raw)
+            staged.tally.add(checked.problems)
+            for m in malformed:
+                staged.tally.count(None, "malformed", None, f"row {m.row} {m.reason}")
             good = pseudonymise_table(checked.good, feed.pseudonymised, key)
             if good_writer is None:
                 good_writer = pq.ParquetWriter(staged.good_path, good.schema)
@@ -103,7 +111,8 @@ def stage_feed(
         if good_writer is not None:
             good_writer.close()
     if good_writer is None:  # a header-only file: an empty, typed staging file
-        empty = check_batch(feed, pa.table({c: pa.array([], pa.string()) for c in feed_file.columns}), np.array([], dtype=np.int64))
+        header = {c: pa.array([], pa.string()) for c in feed_file.contract_columns}
+        empty = check_batch(feed, pa.table(header), np.array([], dtype=np.int64))
         pq.write_table(pseudonymise_table(empty.good, feed.pseudonymised, key), staged.good_path)
     return staged
 

@@ -49,6 +49,8 @@ class Problem:
     column: str | None
     value: str | None
     reason: str  # without the file and row, e.g. "start_at '2019-13-01' is not a date"
+    # What broke: type, blank, not_allowed, pattern, below, above or order (a row rule).
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,31 @@ class CheckedBatch:
     bad_rows: pa.Table  # the raw text of every row with a problem, plus _row
 
 
-def check_batch(feed: Feed, raw: pa.Table, rows: np.ndarray) -> CheckedBatch:
-    """Type and check ``raw`` (all-text columns); ``rows`` numbers each row in its file."""
+def check_batch(
+    feed: Feed, raw: pa.Table, rows: np.ndarray, *, written: pa.Table | None = None
+) -> CheckedBatch:
+    """Type and check ``raw`` (all-text columns); ``rows`` numbers each row in its file.
+
+    ``written`` is the same rows as the file wrote them, before any code was translated:
+    reasons and quarantined rows show those values, so the trust recognises its own."""
     n = raw.num_rows
     raw = _blank_to_null(raw)
+    shown = raw if written is None else _blank_to_null(written)
     bad = np.zeros(n, dtype=bool)
     problems: list[Problem] = []
     typed: dict[str, pa.Array] = {}
 
-    def report(mask: np.ndarray, column: str, describe) -> None:
+    def report(mask: np.ndarray, column: str, describe, kind: str) -> None:
         nonlocal bad
         if not mask.any():
             return
         bad |= mask
-        values = raw.column(column)
+        values = shown.column(column)
         for i in np.flatnonzero(mask):
             value = values[int(i)].as_py()
-            problems.append(Problem(int(rows[i]), column, _clip(value), describe(value, int(i))))
+            problems.append(
+                Problem(int(rows[i]), column, _clip(value), describe(value, int(i)), kind)
+            )
 
     for column in feed.columns:
         if column.name not in raw.column_names:
@@ -83,37 +93,59 @@ def check_batch(feed: Feed, raw: pa.Table, rows: np.ndarray) -> CheckedBatch:
         text = _as_array(raw.column(column.name))
         parsed, invalid = _parse(column, text)
         present = _mask(pc.is_valid(text))
-        report(invalid, column.name, lambda v, i, c=column: f"{c.name} '{v}' {_TYPE_WORDS[c.type]}")
+        report(
+            invalid,
+            column.name,
+            lambda v, i, c=column: f"{c.name} '{v}' {_TYPE_WORDS[c.type]}",
+            "type",
+        )
         if not column.nullable:
-            report(~present, column.name, lambda v, i, c=column: f"{c.name} is blank")
+            report(~present, column.name, lambda v, i, c=column: f"{c.name} is blank", "blank")
         if column.allowed is not None:
             parsed, not_allowed = _canonical_choice(parsed, column.allowed)
             report(
                 not_allowed,
                 column.name,
                 lambda v, i, c=column: f"{c.name} '{v}' is not one of {', '.join(c.allowed)}",
+                "not_allowed",
             )
         if column.pattern is not None:
             mismatch = present & ~_mask(pc.match_substring_regex(text, f"^(?:{column.pattern})$"))
-            report(mismatch, column.name, lambda v, i, c=column: f"{c.name} '{v}' is not {c.pattern_hint}")
+            report(
+                mismatch,
+                column.name,
+                lambda v, i, c=column: f"{c.name} '{v}' is not {c.pattern_hint}",
+                "pattern",
+            )
         if column.minimum is not None:
             low = _mask(pc.less(parsed, column.minimum))
-            report(low, column.name, lambda v, i, c=column: f"{c.name} '{v}' is below {c.minimum:g}")
+            report(
+                low,
+                column.name,
+                lambda v, i, c=column: f"{c.name} '{v}' is below {c.minimum:g}",
+                "below",
+            )
         if column.maximum is not None:
             high = _mask(pc.greater(parsed, column.maximum))
-            report(high, column.name, lambda v, i, c=column: f"{c.name} '{v}' is above {c.maximum:g}")
+            report(
+                high,
+                column.name,
+                lambda v, i, c=column: f"{c.name} '{v}' is above {c.maximum:g}",
+                "above",
+            )
         typed[column.name] = parsed
 
     for rule in feed.row_rules:
         earlier, later = typed[rule.earlier], typed[rule.later]
         wrong = _mask(pc.less(later, earlier))
-        earlier_text = raw.column(rule.earlier) if rule.earlier in raw.column_names else None
+        earlier_text = shown.column(rule.earlier) if rule.earlier in shown.column_names else None
         report(
             wrong,
             rule.later,
             lambda v, i, r=rule, e=earlier_text: (
                 f"{r.later} '{v}' is before {r.earlier} '{e[i].as_py()}'"
             ),
+            "order",
         )
 
     good_mask = pa.array(~bad)
@@ -124,7 +156,8 @@ def check_batch(feed: Feed, raw: pa.Table, rows: np.ndarray) -> CheckedBatch:
     columns["_row"] = pa.array(rows[~bad], type=pa.int64())
     good = pa.table(columns)
     good = good.append_column("_key", key_of(good, feed.key))
-    bad_rows = raw.filter(pa.array(bad)).append_column("_row", pa.array(rows[bad], type=pa.int64()))
+    bad_rows = shown.filter(pa.array(bad))
+    bad_rows = bad_rows.append_column("_row", pa.array(rows[bad], type=pa.int64()))
     problems.sort(key=lambda p: p.row)
     return CheckedBatch(good=good, problems=problems, bad_rows=bad_rows)
 
@@ -152,15 +185,23 @@ def _parse(column: Column, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if kind in ("integer", "number"):
         pattern = _INTEGER if kind == "integer" else _NUMBER
         shaped = _mask(pc.match_substring_regex(text, pattern))
-        invalid = present & ~shaped
         numbers = pc.cast(_null_where(text, ~shaped), pa.float64())
+        # '1e400' is shaped like a number but is infinite; a whole number beyond 2^53 is
+        # no longer exact as a float (and beyond 2^63 would not fit the column at all).
+        limit = 2.0**53 if kind == "integer" else float("inf")
+        shaped &= _mask(pc.less(pc.abs(pc.fill_null(numbers, 0.0)), limit))
+        numbers = _null_where(numbers, ~shaped)
+        invalid = present & ~shaped
         if kind == "integer":
             numbers = pc.cast(numbers, pa.int64())
         return numbers, invalid
     if kind == "date":
         shaped = _mask(pc.match_substring_regex(text, _DATE))
         parsed = _real_dates_only(
-            pc.strptime(_null_where(text, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True), text
+            pc.strptime(
+                _null_where(text, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True
+            ),
+            text,
         )
         invalid = present & ~_mask(pc.is_valid(parsed))
         return pc.cast(parsed, pa.date32()), invalid
@@ -181,7 +222,12 @@ def _parse(column: Column, text: pa.Array) -> tuple[pa.Array, np.ndarray]:
             normal,
         )
         parsed = _real_dates_only(
-            pc.strptime(_null_where(normal, ~shaped), format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True),
+            pc.strptime(
+                _null_where(normal, ~shaped),
+                format="%Y-%m-%dT%H:%M:%S",
+                unit="us",
+                error_is_null=True,
+            ),
             normal,
         )
         invalid = present & ~_mask(pc.is_valid(parsed))

@@ -24,8 +24,9 @@ from carevalue.synthetic.codes import SETTING
 from carevalue.synthetic.population import Population
 from carevalue.synthetic.timeline import DAY, HOUR, NAT
 
-# Legacy one-letter sex codes, outside feeds.SEXES: an invalid value.
-INVALID_SEX_CODES = ("M", "F")
+# Sex mistyped in free text: outside feeds.SEXES and the codes ingest understands by
+# default (M/F and the NHS codes load since the mapping work), so still quarantined.
+INVALID_SEX_CODES = ("mael", "femlae")
 SEX_VOCABULARY = feeds.SEXES + INVALID_SEX_CODES
 INVALID_IMD_DECILE = 11
 
@@ -43,7 +44,7 @@ class Fault:
 
 FAULTS: tuple[Fault, ...] = (
     Fault("patients", "invalid_sex", "quarantine", "sex", 0.0003, "background patients",
-          "legacy one-letter sex code 'M' or 'F', not an allowed value"),
+          "sex mistyped in free text ('mael' or 'femlae'), not an allowed value"),
     Fault("patients", "invalid_imd_decile", "quarantine", "imd_decile", 0.0003,
           "background patients", "imd_decile 11, above the maximum of 10"),
     Fault("patients", "death_before_birth", "quarantine", "death_date", 0.0002,
@@ -108,7 +109,7 @@ def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
     rows = np.flatnonzero(background)
     bad_sex = pick("patients", "invalid_sex", rows)
     male = pop.sex[bad_sex] == feeds.SEXES.index("male")
-    pop.sex[bad_sex] = np.where(male, SEX_VOCABULARY.index("M"), SEX_VOCABULARY.index("F"))
+    pop.sex[bad_sex] = np.where(male, SEX_VOCABULARY.index("mael"), SEX_VOCABULARY.index("femlae"))
     rows = np.setdiff1d(rows, bad_sex)
     bad_imd = pick("patients", "invalid_imd_decile", rows)
     pop.imd[bad_imd] = INVALID_IMD_DECILE
