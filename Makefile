@@ -12,11 +12,16 @@ DEMO_SEED ?= 42
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
 
-$(STAMP): pyproject.toml
+# The web app's front-end assets come from npm (package-lock.json pins them) and from the
+# plotly wheel; carevalue.web.assets copies them into src/carevalue/web/static/vendor.
+$(STAMP): pyproject.toml package.json package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "make: CareValue needs Python 3.11 or newer; install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "make: CareValue's web assets need Node.js 20 or newer with npm; install them (Debian: apt-get install nodejs npm)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,test]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,test,postgres,bench]'
+	npm ci --no-audit --no-fund
+	$(BIN)/python -m carevalue.web.assets
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create or update the virtual environment
@@ -37,5 +42,5 @@ bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at
 	$(BIN)/python -m carevalue.bench.outcomes
 	$(BIN)/python -m carevalue.bench.stats
 
-clean: ## remove the environment and generated data
-	rm -rf $(VENV) var
+clean: ## remove the environment, the npm packages, the built web assets and generated data
+	rm -rf $(VENV) var node_modules src/carevalue/web/static/vendor
