@@ -23,6 +23,7 @@ import pytest
 from conftest import TEST_KEY, TINY, write_extract, write_feed
 from rich.console import Console
 
+from carevalue.conditions import shipped_conditions
 from carevalue.errors import UserError
 from carevalue.sources.feeds import FEED_ORDER
 from carevalue.sources.ingest import STAGING_PREFIX, ingest_extract
@@ -456,7 +457,7 @@ def test_a_pack_with_a_python_object_tag_is_refused_and_never_run(tmp_path):
     from carevalue.packs import load_packs
 
     folder = tmp_path / "conditions"
-    shutil.copytree(ROOT / "conditions" / "stroke", folder / "stroke")
+    shutil.copytree(shipped_conditions() / "stroke", folder / "stroke")
     pack = folder / "stroke" / "pack.yaml"
     marker = tmp_path / "ran"
     text = pack.read_text().replace(
@@ -553,7 +554,7 @@ def test_kill_9_during_run_leaves_the_previous_run_served(tmp_path):
         ).returncode
         == 0
     )
-    conditions = ["--conditions", str(ROOT / "conditions")]
+    conditions = ["--conditions", str(shipped_conditions())]
     first = _carevalue("run", "--warehouse", warehouse, *conditions)
     assert first.returncode == 0, first.stderr
     con = connect(warehouse)
