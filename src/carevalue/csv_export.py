@@ -58,3 +58,9 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` (without its index) to ``path`` as CSV safe to open in a spreadsheet."""
     neutralise_formulae(frame).to_csv(path, index=False)
     return path
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` (without its index) as CSV text safe to open in a spreadsheet, for a
+    download sent straight to a browser."""
+    return neutralise_formulae(frame).to_csv(index=False)

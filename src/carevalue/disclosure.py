@@ -12,8 +12,11 @@ that leaves small cells out), so there is one rule to review:
 - counts themselves stay: knowing that a team had fewer than ten patients is not
   disclosive, and hiding it would make the counts fail to add up.
 
-This is primary suppression only: where the other cells of a row and their total are
-shown, a reader can still work a blanked figure out by subtraction (docs/outcomes.md).
+:func:`suppress` is primary suppression: where the other cells of a table and their total
+are shown, a reader could still work a blanked figure out by subtraction.
+:func:`suppress_complementary` adds secondary suppression for the outputs that need it
+(every commissioner-facing page and download of the web app): within each group of rows
+that add up to a shown total, a lone blanked cell takes the next smallest cell with it.
 
 ``min_cell`` is one number, or one per condition (the packs' ``reporting.min_cell``, which
 each run publishes as the ``disclosure_rules`` table so that reports read later use the
@@ -102,6 +105,48 @@ def suppress(
         else pd.Series(None, index=frame.index, dtype="object")
     )
     frame["note"] = np.where(hit, _notes(hit, blanked, threshold), note.astype("object"))
+    return frame
+
+
+def suppress_complementary(
+    frame: pd.DataFrame,
+    *,
+    count: str,
+    figures: Sequence[str],
+    within: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Secondary suppression: in each group of rows (``within``; the whole frame when
+    empty) where exactly one row is suppressed, the unsuppressed row with the fewest
+    episodes is blanked too, so no hidden figure can be recovered from a total and the
+    others. Rows already suppressed keep their note; the added ones say why."""
+    if frame.empty or "suppressed" not in frame.columns:
+        return frame
+    frame = frame.copy()
+    present = [c for c in figures if c in frame.columns]
+    groups = frame.groupby(list(within), sort=False, dropna=False).indices.values() if within else [
+        np.arange(len(frame))
+    ]
+    extra: list[int] = []
+    for positions in groups:
+        hidden = frame["suppressed"].iloc[positions].eq(True).to_numpy()
+        if hidden.sum() != 1 or hidden.all():
+            continue
+        shown = positions[~hidden]
+        counts = pd.to_numeric(frame[count].iloc[shown], errors="coerce").fillna(np.inf)
+        extra.append(int(shown[int(np.argmin(counts.to_numpy()))]))
+    if not extra:
+        return frame
+    where = np.zeros(len(frame), dtype=bool)
+    where[extra] = True
+    mask = pd.Series(where, index=frame.index)
+    for column in present:
+        frame[column] = _blank(frame[column], mask)
+    frame["suppressed"] = frame["suppressed"].eq(True).to_numpy() | where
+    note = frame["note"] if "note" in frame.columns else pd.Series(None, index=frame.index)
+    frame["note"] = np.where(
+        where, f"{TOO_FEW}: hidden with a smaller cell so that cell cannot be worked out",
+        note.astype("object"),
+    )
     return frame
 
 

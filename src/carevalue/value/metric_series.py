@@ -82,6 +82,35 @@ def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
     return series[COLUMNS]
 
 
+def group_metrics(pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every metric of ``frame``'s episodes per group of ``by`` (everyone when empty), with
+    the definitions, intervals and small-number suppression of :func:`metric_series`: the
+    web app's filtered figures come from here, so every audience sees the same numbers."""
+    frame = frame.reset_index(drop=True)
+    keys = list(by)
+    if frame.empty:
+        return pd.DataFrame(columns=["condition", *keys, "metric", "label", "metric_kind", *COLUMNS[8:]])
+    columns = _Columns(pack, frame)
+    if keys:
+        labels = frame[keys].astype("string").fillna("unknown")
+        groups = labels.groupby(keys, sort=True).indices.items()
+    else:
+        groups = [((), np.arange(len(frame)))]
+    records = []
+    for key, positions in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        where = {"condition": pack.id, **dict(zip(keys, key, strict=True)), "n": len(positions)}
+        records.extend({**where, **record} for record in cell_metrics(pack, columns, positions))
+    out = pd.DataFrame.from_records(records)
+    wanted = ["condition", *keys, "metric", "label", "metric_kind", *COLUMNS[8:]]
+    for column in wanted:
+        if column not in out.columns:
+            out[column] = np.nan
+    out["label"] = out["metric"].map(metric_labels(pack))
+    out["n_used"] = out["n_used"].astype("int64")
+    return suppress_small_cells(out[wanted], pack.reporting.min_cell, count="n_used", figures=FIGURES)
+
+
 def metric_labels(pack: ConditionPack) -> dict[str, str]:
     """What each metric is called on a chart or in a table, in the pack's own words."""
     labels = {"cost_mean": "Mean cost of the care cycle", "cost_median": "Median cost of the care cycle"}
