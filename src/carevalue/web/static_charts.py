@@ -50,6 +50,8 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
     fig, ax = plt.subplots(figsize=(width, height))
     try:
         bottoms: dict = {}
+        lefts: dict = {}
+        drawn = 0
         for trace in traces:
             kind = trace.get("type", "scatter")
             name = trace.get("name")
@@ -66,24 +68,39 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
                 marker = "o" if "markers" in mode else ""
                 ax.plot(x, y, linestyle=style or "none", marker=marker or None, markersize=4,
                         color=colour, label=name, linewidth=1.2)
+                drawn += 1
+            elif kind == "bar" and trace.get("orientation") == "h":
+                y, x = [str(v) for v in trace.get("y") or []], _numbers(trace.get("x"))
+                if not y or len(y) != len(x):
+                    continue
+                base = np.array([lefts.get(v, 0.0) for v in y])
+                ax.barh(y, np.nan_to_num(x), left=base, color=colour, label=name)
+                for position, value in enumerate(y):
+                    lefts[value] = base[position] + np.nan_to_num(x[position])
+                drawn += 1
             elif kind in ("bar", "waterfall"):
-                if trace.get("orientation") == "h" or not trace.get("x"):
+                if not trace.get("x"):
                     continue
                 x, y = [str(v) for v in trace.get("x") or []], _numbers(trace.get("y"))
                 if kind == "waterfall":
                     ends = np.nancumsum(y)
                     starts = ends - np.nan_to_num(y)
                     ax.bar(x, np.nan_to_num(y), bottom=starts, color=colour or "#005eb8", label=name)
+                    drawn += 1
                     continue
                 base = np.array([bottoms.get(v, 0.0) for v in x])
                 ax.bar(x, np.nan_to_num(y), bottom=base, color=colour, label=name)
                 for position, value in enumerate(x):
                     bottoms[value] = base[position] + np.nan_to_num(y[position])
+                drawn += 1
             elif kind == "histogram":
                 values = _numbers(trace.get("x"))
                 values = values[~np.isnan(values)]
                 if len(values):
                     ax.hist(values, bins=30, color=colour or "#005eb8", label=name)
+                    drawn += 1
+        if not drawn:
+            return None
         layout = figure.get("layout") or {}
         title = (layout.get("title") or {}).get("text") if isinstance(layout.get("title"), dict) else None
         if title:
