@@ -70,3 +70,11 @@ def test_a_run_report_reads_as_the_command_line_prints_it():
         "Risk model stroke/death_90d: fitted (30 events), c-statistic 0.81.",
     ]
     assert summary.as_json()["headline"]["stroke"][1]["note"] == "too few to report"
+
+
+def test_a_negative_amount_reads_minus_then_the_currency_symbol():
+    from carevalue.reports.display import money
+
+    assert money(-163301.69, places=2) == "-£163,301.69"
+    assert money(-0.001) == "£0"
+    assert money(-5, "DKK") == "-5 DKK"

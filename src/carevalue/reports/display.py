@@ -35,8 +35,9 @@ def money(value: float, currency: str = "GBP", places: int = 0) -> str:
     if missing(value):
         return ""
     symbol = CURRENCY_SYMBOLS.get(currency)
-    amount = f"{value:,.{places}f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    amount = f"{abs(value):,.{places}f}"
+    sign = "-" if value < 0 and amount.strip("0.,") else ""  # never "-£0"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
 def number(value: float, places: int = 2) -> str:

@@ -66,6 +66,13 @@ class Panel:
     patients: list[str] = field(default_factory=list)  # pseudonymised ids shown (audited)
     links: dict[str, str] = field(default_factory=dict)  # row label → drill-down URL
 
+    def link_for(self, row: list[tuple[str, bool]]) -> str | None:
+        """The drill-down URL of a row, keyed by its first cell's shown text."""
+        return self.links.get(row[0][0]) if row and self.links else None
+
+    def linked_rows(self) -> list[tuple[list[tuple[str, bool]], str | None]]:
+        return [(row, self.link_for(row)) for row in self.rows()]
+
     def rows(self) -> list[list[tuple[str, bool]]]:
         """The table's cells as (shown text, numeric) for the template. A figure blanked by
         disclosure reads "too few to report", never a blank that could pass for zero."""

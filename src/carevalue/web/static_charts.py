@@ -83,8 +83,15 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
                     continue
                 x, y = [str(v) for v in trace.get("x") or []], _numbers(trace.get("y"))
                 if kind == "waterfall":
-                    ends = np.nancumsum(y)
-                    starts = ends - np.nan_to_num(y)
+                    # a "total" bar stands on the axis at the running sum; the rest step
+                    measures = list(trace.get("measure") or ["relative"] * len(y))
+                    steps = np.array([0.0 if m == "total" else v for m, v in
+                                      zip(measures, np.nan_to_num(y), strict=False)])
+                    ends = np.cumsum(steps)
+                    starts = ends - steps
+                    totals = np.array([m == "total" for m in measures[:len(y)]])
+                    y = np.where(totals, ends, np.nan_to_num(y))
+                    starts = np.where(totals, 0.0, starts)
                     ax.bar(x, np.nan_to_num(y), bottom=starts, color=colour or "#005eb8", label=name)
                     drawn += 1
                     continue
