@@ -32,8 +32,10 @@ GROUP_TYPES = (
 )
 EVERYONE = "All these episodes"
 UNKNOWN = "unknown"
-FIGURES = ("value", "lower", "upper", "numerator", "denominator", "expected",
-           "value_shown", "interval_shown")
+FIGURES = ("value", "lower", "upper", "value_shown", "interval_shown")
+# The group_metrics columns each group type's table keeps (the figures, their counts, notes).
+KEEP = ["group", "key", "metric", "label", "metric_kind", "n", "n_due", "n_used", "value",
+        "lower", "upper", "suppressed", "note"]
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -221,17 +223,18 @@ def key_outcome(pack) -> str:
 def _group_table(ctx: PageContext, column: str, metrics: list[str], overall: pd.DataFrame
                  ) -> pd.DataFrame:
     by_group = group_metrics(ctx.pack, ctx.episodes, (column,))
+    by_group = by_group[by_group["metric"].isin(metrics)]
     by_group = by_group.assign(
         group=[group_label(column, v) for v in by_group[column]], key=by_group[column])
-    everyone = overall.assign(group=EVERYONE, key="all")
-    table = pd.concat([everyone, by_group.drop(columns=[column])], ignore_index=True)
-    table = table[table["metric"].isin(metrics)].copy()
+    everyone = overall[overall["metric"].isin(metrics)].assign(group=EVERYONE, key="all")
+    table = pd.concat([everyone[KEEP], by_group[KEEP]], ignore_index=True)
     order = {label: number for number, label in
              enumerate([EVERYONE, *group_order(column, by_group["group"].tolist())])}
     table["metric_order"] = table["metric"].map({m: n for n, m in enumerate(metrics)})
     table["group_order"] = table["group"].map(order)
     table = table.sort_values(["metric_order", "group_order"]).reset_index(drop=True)
-    table["direction"] = [DIRECTION_WORDS[metric_direction(ctx.pack, m)] for m in table["metric"]]
+    directions = {m: DIRECTION_WORDS[metric_direction(ctx.pack, m)] for m in metrics}
+    table["direction"] = table["metric"].map(directions)
     table["value_shown"] = [show(k, m, v) for k, m, v in
                             zip(table["metric_kind"], table["metric"], table["value"],
                                 strict=True)]
