@@ -256,26 +256,42 @@ def run(
     costing that does not reconcile to the ledger) leaves the previous results in place."""
     from carevalue.config import warehouse_url
     from carevalue.packs import load_packs
+    from carevalue.snapshots import snapshot_root
     from carevalue.warehouse import connect
 
+    url = warehouse_url(warehouse)
     packs = load_packs(conditions)
-    con = connect(warehouse_url(warehouse))
-    _run_and_print(con, packs, costing_rules, imported_costs, conditions)
+    snapshots = snapshot_root(url)  # before the run: a warehouse with nowhere to publish says so now
+    con = connect(url)
+    _run_and_print(con, packs, snapshots, costing_rules, imported_costs, conditions)
 
 
 def _run_and_print(
-    con, packs, costing_rules: Path | None = None, imported_costs: bool = False,
+    con, packs, snapshots: Path, costing_rules: Path | None = None, imported_costs: bool = False,
     conditions: Path = shipped_conditions(),
 ) -> None:
+    """Run, publish the run's snapshot into ``snapshots``, and print the run; a publish
+    that fails is reported after the run's figures (the run itself is complete)."""
     from rich.table import Table
 
     from carevalue.costing import load_costing_rules
     from carevalue.reports import run_display
     from carevalue.runs import run_pipeline
+    from carevalue.snapshots import publish_snapshot
 
     rules = load_costing_rules(costing_rules) if costing_rules else None
+    published: dict = {}
+
+    def publish(con, run_id: str) -> None:
+        try:
+            published["path"] = publish_snapshot(con, run_id, snapshots, packs_folder=conditions, packs=packs)
+        except UserError as error:
+            published["error"] = error
+
     with err.status("Building care-cycle episodes, costs, outcomes and value…"):
-        report = run_pipeline(con, packs, rules, imported_costs=imported_costs, conditions_folder=conditions)
+        report = run_pipeline(
+            con, packs, rules, imported_costs=imported_costs, conditions_folder=conditions, publish=publish
+        )
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
     table.add_column("episodes", justify="right")
@@ -296,6 +312,9 @@ def _run_and_print(
             out.print(table)
         for line in run_display.outcome_lines(report.outcomes):
             out.print(line)
+    if "error" in published:
+        raise published["error"]
+    out.print(f"Published the run for the web app: {published['path']}")
 
 
 @app.command()
@@ -325,6 +344,7 @@ def demo(
     from carevalue.config import DEMO_KEY
     from carevalue.packs import load_packs
     from carevalue.runs import record_service_changes
+    from carevalue.snapshots import snapshot_root
     from carevalue.sources.ingest import ingest_extract
     from carevalue.sources.report import print_load_report
     from carevalue.synthetic.service_change import demo_service_changes
@@ -337,14 +357,45 @@ def demo(
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
     record_service_changes(con, demo_service_changes(extract))
-    _run_and_print(con, load_packs(conditions), costing_rules, conditions=conditions)
+    _run_and_print(con, load_packs(conditions), snapshot_root(str(warehouse_path)), costing_rules,
+                   conditions=conditions)
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
         "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
         "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)")
+    out.print(f"  snapshot           {snapshot_root(str(warehouse_path))}/ (the run as Parquet files, "
+              "what the web app reads; docs/snapshots.md)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+
+
+@app.command()
+def publish(
+    warehouse: WarehouseOption = None,
+    conditions: Annotated[
+        Path | None,
+        typer.Option(
+            "--conditions",
+            help="Folder of condition packs the run used; their files are published with it.",
+            show_default="the packs shipped with CareValue",
+        ),
+    ] = None,
+) -> None:
+    """Publish the warehouse's current run again as a read-only snapshot (Parquet files, its
+    manifest and the packs it used) for the web app, e.g. after upgrading CareValue.
+    'carevalue run' publishes every run it builds; the previous snapshot stays served until
+    the new one is complete. Snapshots live beside the warehouse, or in $CAREVALUE_SNAPSHOTS
+    (see docs/snapshots.md)."""
+    from carevalue.config import warehouse_url
+    from carevalue.snapshots import publish_current_run, snapshot_root
+    from carevalue.warehouse import connect
+
+    url = warehouse_url(warehouse)
+    snapshots = snapshot_root(url)
+    with err.status("Publishing the current run…"):
+        folder = publish_current_run(connect(url), snapshots, packs_folder=conditions)
+    out.print(f"Published the current run for the web app: {folder}")
 
 
 @costing_app.command("import")
@@ -410,8 +461,8 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
     ``csv_dir``, write it and every download as CSV."""
     from rich.table import Table
 
-    from carevalue.reports import cell
     from carevalue.csv_export import write_csv
+    from carevalue.reports import cell
 
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)

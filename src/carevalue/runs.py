@@ -9,6 +9,10 @@ One run at a time builds on a warehouse (``foundation.run_lock``): a second stop
 plain sentence. A run's scratch tables and views carry its own prefix (``RunContext``)
 and are dropped when it ends, failed or not; ones a killed run left are dropped by the
 next run.
+
+Once the views are switched, and still under the lock, the caller's ``publish`` (the command
+line's snapshot publisher, ``carevalue.snapshots``, which sits after this module) writes the
+run out for the web app, so two runs never publish at once.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +55,8 @@ from carevalue.warehouse import (
 
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
+# Every table a run writes as <name>__<run id>, its plain name a view of the current run's.
+RUN_TABLES = RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + VALUE_TABLES + CHART_TABLES
 KEEP_RUNS = 3
 SERVICE_CHANGES_TABLE = "service_changes"
 
@@ -92,10 +99,12 @@ def run_pipeline(
     *,
     imported_costs: bool = False,
     conditions_folder: Path = shipped_conditions(),
+    publish: Callable[[BaseBackend, str], object] | None = None,
 ) -> RunReport:
     """Build every stage into a new run. Costs come from ``costing_rules`` (PLICS
     allocation of the ledger) or, with ``imported_costs``, from the trust's own per-activity
-    costs loaded by ``carevalue costing import``; never both."""
+    costs loaded by ``carevalue costing import``; never both. ``publish(con, run_id)`` is
+    called once the run is complete and serving, still under the run lock."""
     check_cost_source(costing_rules, imported_costs)
     missing = [name for name in FEEDS_NEEDED if name not in con.list_tables()]
     if missing:
@@ -117,6 +126,8 @@ def run_pipeline(
         finally:
             ctx.drop_scratch()
         _drop_old_runs(con)
+        if publish is not None:
+            publish(con, run_id)
     return report
 
 
@@ -237,6 +248,6 @@ def current_run_id(con: BaseBackend) -> str | None:
 def _drop_old_runs(con: BaseBackend) -> None:
     runs = con.table(RUNS_TABLE).order_by(ibis.desc("finished_at")).execute()["run_id"].tolist()
     for old in runs[KEEP_RUNS:]:
-        for name in RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + VALUE_TABLES + CHART_TABLES:
+        for name in RUN_TABLES:
             # force, not a look-up: Spark lists table names in lower case
             con.drop_table(f"{name}__{old}", force=True)
