@@ -48,7 +48,8 @@ def test_every_commissioner_panel_and_download_is_suppressed(results, make_user,
                     if rule is None or panel.table.empty:
                         continue
                     table = panel.table
-                    small = pd.to_numeric(table[rule.count], errors="coerce").fillna(0) < pack.reporting.min_cell
+                    counts = pd.to_numeric(table[rule.count], errors="coerce").fillna(0)
+                    small = counts < pack.reporting.min_cell
                     for figure in rule.figures:
                         if figure in table.columns:
                             shown = table.loc[small, figure]

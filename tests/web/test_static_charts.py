@@ -4,16 +4,14 @@ from carevalue.web import charts
 from carevalue.web.static_charts import svg_from_figure
 
 
-def test_an_spc_figure_is_drawn_as_svg():
-    import pandas as pd
-
-    points = pd.DataFrame({
-        "date": pd.date_range("2024-01-01", periods=12, freq="MS"),
-        "y": [5, 6, 5, 7, 6, 5, 9, 6, 5, 6, 7, 6], "mean": [6.0] * 12, "upl": [9.0] * 12,
-        "lpl": [3.0] * 12, "rebase_group": [0] * 12,
-        "point_type": [None] * 6 + ["special_cause_concern"] + [None] * 5,
-    })
-    svg = svg_from_figure(charts.spc_figure(points, title="Length of stay"))
+def test_a_dated_line_chart_with_gaps_is_drawn_as_svg():
+    months = [f"2024-{m:02d}-01" for m in range(1, 13)]
+    figure = {"data": [{"type": "scatter", "mode": "lines+markers", "x": months,
+                        "y": [5, 6, None, 7, 6, 5, 9, 6, 5, 6, 7, 6]},
+                       {"type": "scatter", "mode": "lines", "x": [months[0], months[-1]],
+                        "y": [6, 6], "line": {"dash": "dash"}}],
+              "layout": charts.layout("Length of stay")}
+    svg = svg_from_figure(figure)
     assert svg.startswith("<svg") and "Length of stay" in svg
 
 

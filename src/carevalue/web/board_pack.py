@@ -18,7 +18,14 @@ from carevalue.web import actions
 from carevalue.web.pages import pages
 from carevalue.web.permissions import VIEW_DASHBOARDS, has_permission
 from carevalue.web.static_charts import svg_from_figure
-from carevalue.web.views import NoResults, _forbidden, _no_results, _snapshot, build_page, page_context
+from carevalue.web.views import (
+    NoResults,
+    _forbidden,
+    _no_results,
+    _snapshot,
+    build_page,
+    page_context,
+)
 
 PACK_PAGES = ("overview", "spc", "cost", "outcomes", "data-quality")
 ROWS_PER_TABLE = 25

@@ -20,9 +20,9 @@ class RoleGrant(models.Model):
     granted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "role", "condition"], name="one_grant")
-        ]
+        constraints = (
+            models.UniqueConstraint(fields=["user", "role", "condition"], name="one_grant"),
+        )
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} {self.condition or 'all conditions'}"
@@ -46,7 +46,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ["-at", "-id"]
+        ordering = ("-at", "-id")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action}"

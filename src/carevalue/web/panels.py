@@ -90,8 +90,16 @@ class Panel:
         return out
 
     def download_frame(self) -> pd.DataFrame:
-        """The table with its shown column names, for CSV and Excel."""
+        """The table with its shown column names, for CSV and Excel; a figure blanked by
+        disclosure says "too few to report" there too."""
         frame = self.table[[c.key for c in self.columns]].copy()
+        if self.disclosure is not None and "suppressed" in self.table.columns:
+            hidden = self.table["suppressed"].eq(True).to_numpy()
+            for column in frame.columns:
+                if column in self.disclosure.figures:
+                    blank = hidden & frame[column].isna().to_numpy()
+                    if blank.any():
+                        frame[column] = frame[column].astype(object).mask(blank, TOO_FEW)
         frame.columns = [c.label for c in self.columns]
         return frame
 

@@ -11,8 +11,8 @@ from datetime import date
 import matplotlib
 
 matplotlib.use("Agg")  # no display on a server
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 SUPPORTED = {"scatter", "bar", "waterfall", "histogram"}
 
