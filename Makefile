@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml package.json package-lock.json
 
 venv: $(STAMP) ## create or update the virtual environment
 
-demo: $(STAMP) ## generate the synthetic trust, load it and run everything that exists
-	$(BIN)/carevalue demo --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED)
+demo: $(STAMP) ## generate the synthetic trust, load it, run everything, make demo users and serve the dashboards at http://127.0.0.1:8000
+	$(BIN)/carevalue demo --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --serve
 
 test: $(STAMP) ## validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
 	$(BIN)/carevalue validate
@@ -41,6 +41,7 @@ bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at
 	$(BIN)/python -m carevalue.bench
 	$(BIN)/python -m carevalue.bench.outcomes
 	$(BIN)/python -m carevalue.bench.stats
+	$(BIN)/python -m carevalue.bench.web_load
 
 clean: ## remove the environment, the npm packages, the built web assets and generated data
 	rm -rf $(VENV) var node_modules src/carevalue/web/static/vendor

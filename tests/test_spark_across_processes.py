@@ -73,6 +73,6 @@ def test_ingest_then_run_then_report_as_separate_processes_on_spark(require_spar
         assert noise == [], noise
     # Everything the engine keeps is in the warehouse folder, nothing in the current one.
     assert sorted(p.name for p in cwd.iterdir()) == []
-    assert {p.name for p in folder.iterdir()} == {"tables", "catalogue", "spark.log"}
+    assert {p.name for p in folder.iterdir()} == {"tables", "catalogue", "spark.log", "snapshots"}
     assert (folder / "tables" / "patients").is_dir()
     assert (folder / "catalogue" / "metastore_db").is_dir()

@@ -338,9 +338,15 @@ def demo(
             "for the rules shipped with CareValue.",
         ),
     ] = Path("synthetic"),
+    serve_app: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Then serve the dashboards at "
+                     "http://127.0.0.1:8000 with a user for every role (make demo does)."),
+    ] = False,
 ) -> None:
-    """Run everything on the embedded synthetic trust: generate it, load it, and say
-    where the results are."""
+    """Run everything on the embedded synthetic trust: generate it, load it, run the
+    pipeline, publish the run for the web app and make a demo user for every role; with
+    --serve, then serve the dashboards."""
     from carevalue.config import DEMO_KEY
     from carevalue.packs import load_packs
     from carevalue.runs import record_service_changes
@@ -368,6 +374,133 @@ def demo(
     out.print(f"  snapshot           {snapshot_root(str(warehouse_path))}/ (the run as Parquet files, "
               "what the web app reads; docs/snapshots.md)")
     out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+    _web_environment(str(warehouse_path), workdir, demo=True)
+    _print_demo_users()
+    if serve_app:
+        _serve("127.0.0.1", 8000, workers=2, threads=4)
+
+
+def _web_environment(warehouse: str, workdir: Path, *, demo: bool = False) -> None:
+    """The web app's settings for this warehouse, then Django set up and migrated."""
+    import os
+
+    from carevalue.config import WAREHOUSE_ENV
+    from carevalue.web.serve import prepare_app, setup_django
+
+    env = {WAREHOUSE_ENV: warehouse}
+    os.environ.setdefault("CAREVALUE_WEB_DB", str(workdir / "web.sqlite3"))
+    if demo:
+        env["CAREVALUE_DEMO"] = "1"
+    setup_django(env)
+    prepare_app()
+
+
+def _print_demo_users() -> None:
+    from rich.table import Table
+
+    from carevalue.web.demo_users import create_demo_users
+
+    table = Table(title="Demo users (synthetic data only; new passwords at every demo)")
+    for column in ("user", "password", "role", "condition"):
+        table.add_column(column)
+    for row in create_demo_users():
+        table.add_row(*row)
+    out.print(table)
+
+
+def _serve(host: str, port: int, *, workers: int, threads: int) -> None:
+    from carevalue.web.serve import run_gunicorn
+
+    out.print(f"[bold]CareValue is serving at http://{host}:{port}/[/bold] — log in with a "
+              "user above; press Ctrl+C to stop.")
+    code = run_gunicorn(host, port, workers, threads)
+    if code:
+        raise UserError(f"The web server stopped with status {code}; is port {port} already "
+                        "in use? Try --port with another number.")
+
+
+@app.command()
+def serve(
+    warehouse: WarehouseOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="gunicorn worker processes.")] = 2,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker.")] = 4,
+) -> None:
+    """Serve the dashboards (Django under gunicorn) on the warehouse's published runs: the
+    app reads snapshots only, so 'carevalue run' and 'ingest' go on while it serves and a
+    new run shows as soon as it is published. Settings come from the environment
+    (docs/web.md); add users with 'carevalue users add'."""
+    from carevalue.config import warehouse_url
+
+    _web_environment(warehouse_url(warehouse), Path("var"))
+    _serve(host, port, workers=workers, threads=threads)
+
+
+users_app = typer.Typer(help="Users of the web app and their roles.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[
+        list[str],
+        typer.Option("--role", "-r", help="A role: clinician, team_lead, service_manager, "
+                     "finance, commissioner or administrator (repeat for several)."),
+    ],
+    condition: Annotated[
+        str, typer.Option("--condition", "-c", help="The condition the roles are for "
+                          "(default: every condition).")
+    ] = "",
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Add a user with roles; the password is asked for (twice) and stored Argon2-hashed.
+    The change is written to the audit log."""
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError
+
+    from carevalue.config import warehouse_url
+    from carevalue.web.permissions import ROLES
+
+    for name in role:
+        if name not in ROLES:
+            raise UserError(f"'{name}' is not a role; use one of {', '.join(ROLES)}.")
+    _web_environment(warehouse_url(warehouse), Path("var"))
+    from django.contrib.auth.password_validation import validate_password
+
+    from carevalue.web import actions
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise UserError("That password will not do: " + " ".join(error.messages)) from None
+    try:
+        actions.create_user(username=username, password=password,
+                            roles=[(name, condition) for name in role])
+    except IntegrityError:
+        raise UserError(f"There is already a user called {username}; choose another name.") from None
+    out.print(f"Added {username}: {', '.join(role)} for {condition or 'every condition'}.")
+
+
+@users_app.command("list")
+def users_list(warehouse: WarehouseOption = None) -> None:
+    """List the web app's users and their roles."""
+    from rich.table import Table
+
+    from carevalue.config import warehouse_url
+
+    _web_environment(warehouse_url(warehouse), Path("var"))
+    from carevalue.web.models import RoleGrant
+
+    table = Table(title="Users of the web app")
+    for column in ("user", "role", "condition", "active"):
+        table.add_column(column)
+    for grant in RoleGrant.objects.select_related("user").order_by("user__username", "role"):
+        table.add_row(grant.user.username, grant.role, grant.condition or "every condition",
+                      "yes" if grant.user.is_active else "no")
+    out.print(table)
 
 
 @app.command()

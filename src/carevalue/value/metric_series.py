@@ -92,7 +92,7 @@ def group_metrics(pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] 
         return pd.DataFrame(columns=["condition", *keys, "metric", "label", "metric_kind", *COLUMNS[8:]])
     columns = _Columns(pack, frame)
     if keys:
-        labels = frame[keys].astype("string").fillna("unknown")
+        labels = pd.DataFrame({key: _labels(frame[key]) for key in keys})
         groups = labels.groupby(keys, sort=True).indices.items()
     else:
         groups = [((), np.arange(len(frame)))]
@@ -109,6 +109,13 @@ def group_metrics(pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] 
     out["label"] = out["metric"].map(metric_labels(pack))
     out["n_used"] = out["n_used"].astype("int64")
     return suppress_small_cells(out[wanted], pack.reporting.min_cell, count="n_used", figures=FIGURES)
+
+
+def _labels(column: pd.Series) -> pd.Series:
+    # Whole numbers read back from Parquet as floats (a quintile of 1.0) label as "1".
+    if column.dtype.kind == "f" and (column.dropna() % 1 == 0).all():
+        column = column.astype("Int64")
+    return column.astype("string").fillna("unknown")
 
 
 def metric_labels(pack: ConditionPack) -> dict[str, str]:

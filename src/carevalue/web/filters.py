@@ -52,7 +52,7 @@ class Filters:
         for column, value in (("financial_year", self.period), ("site", self.site),
                               ("team", self.team), (self.group_column, self.group_value)):
             if value and column in episodes.columns:
-                keep &= episodes[column].astype("string").fillna("unknown") == value
+                keep &= as_labels(episodes[column]) == value
         return episodes[keep]
 
     def segment(self) -> tuple[str, str]:
@@ -88,15 +88,29 @@ class Filters:
         return ", ".join(parts) if parts else "all episodes"
 
 
+def as_labels(column: pd.Series) -> pd.Series:
+    """A column's values as the text filters use: whole numbers without a decimal point
+    (a quintile read back as 1.0 is "1"), missing as "unknown"."""
+    if column.dtype.kind == "f" and (column.dropna() % 1 == 0).all():
+        column = column.astype("Int64")
+    return column.astype("string").fillna("unknown")
+
+
 def choices(episodes: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, from the condition's episodes: (value, label)."""
     def values(column: str) -> list[str]:
         if column not in episodes.columns:
             return []
-        return sorted(episodes[column].astype("string").fillna("unknown").unique().tolist())
+        return sorted(as_labels(episodes[column]).unique().tolist())
+
+    def group_label(column: str, label: str, value: str) -> str:
+        name = label.split(" (")[0]
+        if column == "imd_quintile" and value in ("1", "5"):
+            value += " (most deprived)" if value == "1" else " (least deprived)"
+        return f"{name}: {value}"
 
     groups = [
-        (f"{column}:{value}", f"{label.split(' (')[0]}: {value}")
+        (f"{column}:{value}", group_label(column, label, value))
         for column, label in GROUPS.items() for value in values(column)
     ]
     return {

@@ -31,8 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from carevalue.costing.episode_costs import METHOD_TDABC
-from carevalue.costing.tdabc import cost_model, load_tdabc_model
+from carevalue.costing import METHOD_TDABC, cost_model, load_tdabc_model
 from carevalue.disclosure import TOO_FEW
 from carevalue.errors import UserError
 from carevalue.reports import display

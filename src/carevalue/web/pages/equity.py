@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from carevalue.reports import display
-from carevalue.value.metric_series import group_metrics
+from carevalue.value import group_metrics
 from carevalue.web import charts
 from carevalue.web.metric_text import DIRECTION_WORDS, metric_direction, show, shown_interval
 from carevalue.web.pages import PageContext

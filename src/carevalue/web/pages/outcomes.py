@@ -22,10 +22,14 @@ from carevalue.packs.measures import PromScore
 from carevalue.reports import display
 from carevalue.stats.funnel import funnel_limits
 from carevalue.stats.survival import kaplan_meier
-from carevalue.value.episode_value import is_binary
-from carevalue.value.metric_charts import MIN_FUNNEL_GROUPS, OE_SUFFIX, funnel_charts
-from carevalue.value.metric_series import group_metrics
-from carevalue.value.prom_response import prom_response
+from carevalue.value import (
+    MIN_FUNNEL_GROUPS,
+    OE_SUFFIX,
+    funnel_charts,
+    group_metrics,
+    is_binary,
+    prom_response,
+)
 from carevalue.web import charts
 from carevalue.web.filters import SEGMENT_LABELS
 from carevalue.web.metric_text import DIRECTION_WORDS, show, shown_interval

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from carevalue.reports import display
-from carevalue.value.metric_series import group_metrics
+from carevalue.value import group_metrics
 from carevalue.web import charts
 from carevalue.web.metric_text import (
     DIRECTION_WORDS,

@@ -16,9 +16,14 @@ import pandas as pd
 
 from carevalue.disclosure import TOO_FEW
 from carevalue.reports import display
-from carevalue.value.episode_value import is_binary
-from carevalue.value.metric_charts import GAP_NO_EPISODES, GAP_NO_VALUE, GAP_SUPPRESSED, OE_SUFFIX
-from carevalue.value.metric_series import metric_labels
+from carevalue.value import (
+    GAP_NO_EPISODES,
+    GAP_NO_VALUE,
+    GAP_SUPPRESSED,
+    OE_SUFFIX,
+    is_binary,
+    metric_labels,
+)
 from carevalue.web import charts
 from carevalue.web.filters import GROUPS, SEGMENT_LABELS
 from carevalue.web.mdc_icons import ASSURANCE, NO_ASSURANCE_LABEL, VARIATION

@@ -16,9 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from carevalue.reports import display
-from carevalue.value.episode_value import is_binary
-from carevalue.value.metric_series import group_metrics
-from carevalue.value.value_sensitivity import weight_sets
+from carevalue.value import group_metrics, is_binary, weight_sets
 from carevalue.web import charts
 from carevalue.web.metric_text import shown_interval
 from carevalue.web.pages import PageContext
