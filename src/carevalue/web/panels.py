@@ -71,7 +71,13 @@ class Panel:
         return self.links.get(row[0][0]) if row and self.links else None
 
     def linked_rows(self) -> list[tuple[list[tuple[str, bool]], str | None]]:
-        return [(row, self.link_for(row)) for row in self.rows()]
+        """Rows with their links, made once per panel (a cached page is rendered many
+        times; its tables no longer change once the view has protected them)."""
+        made = self.__dict__.get("_linked_rows")
+        if made is None:
+            made = [(row, self.link_for(row)) for row in self.rows()]
+            self.__dict__["_linked_rows"] = made
+        return made
 
     def rows(self) -> list[list[tuple[str, bool]]]:
         """The table's cells as (shown text, numeric) for the template. A figure blanked by
