@@ -59,8 +59,11 @@ def clean(values) -> list:
 def sparkline(x, y, colour: str = BLUE) -> dict:
     """A tiny line with no axes, for a headline card."""
     return {
-        "data": [{"type": "scatter", "mode": "lines", "x": clean(x), "y": clean(y),
-                  "line": {"color": colour, "width": 2}, "hoverinfo": "skip"}],
+        # months too small to report are gaps; a sparkline joins across them (its card
+        # and the SPC page show the gaps) so the trend stays readable at a glance
+        "data": [{"type": "scatter", "mode": "lines+markers", "x": clean(x), "y": clean(y),
+                  "connectgaps": True, "line": {"color": colour, "width": 1.5},
+                  "marker": {"color": colour, "size": 3}, "hoverinfo": "skip"}],
         "layout": {"height": 60, "margin": {"l": 0, "r": 0, "t": 4, "b": 4},
                    "xaxis": {"visible": False}, "yaxis": {"visible": False},
                    "showlegend": False, "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff"},
