@@ -42,7 +42,7 @@ def pack_sections(request: HttpRequest, condition: str) -> tuple[object, list[di
             continue
         page = build_page(ctx, spec)
         panels = []
-        for panel in page.panels:
+        for panel in _pack_panels(ctx, slug, page.panels):
             rows = panel.rows()
             panels.append({
                 "panel": panel,
@@ -52,6 +52,22 @@ def pack_sections(request: HttpRequest, condition: str) -> tuple[object, list[di
             })
         sections.append({"spec": spec, "page": page, "panels": panels})
     return ctx, sections
+
+
+def _pack_panels(ctx, slug: str, panels: list) -> list:
+    """The panels a printed pack carries: every panel, but on the SPC page only the charts
+    of the overview's headline measures and of measures showing special cause (the
+    summary table lists every measure's icons), so the pack stays a pack."""
+    if slug != "spc":
+        return panels
+    from carevalue.web.pages.overview import headline_metrics
+
+    wanted = set(headline_metrics(ctx))
+    summary = next((p for p in panels if p.id == "icons"), None)
+    if summary is not None and "variation" in summary.table.columns:
+        special = summary.table["variation"].astype("string")
+        wanted |= set(summary.table.loc[special.notna() & (special != "common_cause"), "metric"])
+    return [p for p in panels if not p.id.startswith("chart-") or p.id[6:] in wanted]
 
 
 def _render(request: HttpRequest, condition: str, *, for_pdf: bool) -> str | HttpResponse:

@@ -6,7 +6,9 @@ table beside it."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
+from functools import lru_cache
 
 import matplotlib
 
@@ -20,9 +22,10 @@ SUPPORTED = {"scatter", "bar", "waterfall", "histogram"}
 def _x(values):
     out = []
     for value in values or []:
-        if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
-            try:
-                out.append(date.fromisoformat(value[:10]))
+        if isinstance(value, str) and len(value) >= 7 and value[4] == "-":
+            try:  # ISO dates and months ("2024-03") on a date axis, not as 60 labels
+                text = value[:10] if len(value) >= 10 and value[7] == "-" else value[:7] + "-01"
+                out.append(date.fromisoformat(text))
                 continue
             except ValueError:
                 pass
@@ -36,15 +39,24 @@ def _numbers(values):
 
 def svg_from_figure(figure: dict, *, width: float = 7.0, height: float = 3.2) -> str | None:
     """The figure as SVG text, or None when it has no trace this module can draw (the table
-    printed beside every chart carries the same figures)."""
+    printed beside every chart carries the same figures). Drawn once per figure: a cached
+    page's charts are the same figures every time the pack is printed."""
+    return _drawn(json.dumps(figure, sort_keys=True, default=str), width, height)
+
+
+@lru_cache(maxsize=256)
+def _drawn(figure_json: str, width: float, height: float) -> str | None:
     try:
-        return _draw(figure, width, height)
+        return _draw(json.loads(figure_json), width, height)
     except (ValueError, TypeError):
         return None
 
 
 def _draw(figure: dict, width: float, height: float) -> str | None:
-    traces = [t for t in figure.get("data", []) if t.get("type", "scatter") in SUPPORTED]
+    # Traces on a second axis (e.g. the SPC strip marking months with no point) would land
+    # on the main axis here: the printed table says the same.
+    traces = [t for t in figure.get("data", []) if t.get("type", "scatter") in SUPPORTED
+              and t.get("yaxis") in (None, "y") and t.get("xaxis") in (None, "x")]
     if not traces:
         return None
     fig, ax = plt.subplots(figsize=(width, height))
@@ -123,7 +135,10 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
         ax.grid(True, color="#d8dde0", linewidth=0.5)
         ax.spines[["top", "right"]].set_visible(False)
         if any(t.get("name") for t in traces) and len(traces) > 1:
-            ax.legend(fontsize=7, frameon=False, loc="best")
+            handles, labels = ax.get_legend_handles_labels()
+            unique = dict(zip(labels, handles, strict=True))  # one entry per name
+            ax.legend(unique.values(), unique.keys(), fontsize=7, frameon=False,
+                      loc="upper left", bbox_to_anchor=(1.01, 1))
         fig.tight_layout()
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg")

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from carevalue.value import metric_labels
 from carevalue.web import actions, downloads, results
 from carevalue.web.filters import Filters, choices
 from carevalue.web.page_cache import cached_page
@@ -101,11 +102,21 @@ def _attention(snapshot, conditions: list[str]) -> list[dict]:
         return []
     icons = snapshot.table("metric_spc_icons")
     variation = icons["variation"].astype("string")
+    # A series too short for trustworthy limits is left out: its "signal" is arithmetic.
+    short = icons["short_series"].eq(True) if "short_series" in icons.columns else False
+    if {"upl", "lpl"} <= set(icons.columns):
+        short = short | (icons["upl"] == icons["lpl"])  # limits resting on no variation
     rows = icons[icons["condition"].isin(conditions) & (icons["segment_type"] == "all")
-                 & variation.notna() & (variation != "common_cause")]
+                 & variation.notna() & (variation != "common_cause") & ~short]
+    packs = results.packs(snapshot)
     out = []
     for record in rows.to_dict("records"):
-        out.append({"condition": record["condition"], "metric": record["metric"],
+        pack = packs.get(record["condition"])
+        labels = metric_labels(pack) if pack is not None else {}
+        out.append({"condition": record["condition"],
+                    "condition_name": pack.governance.name if pack else record["condition"],
+                    "metric": record["metric"],
+                    "label": labels.get(record["metric"], record["metric"]),
                     "variation": record["variation"], "assurance": record.get("assurance"),
                     "concern": str(record["variation"]).startswith("concern")})
     return sorted(out, key=lambda r: (not r["concern"], r["condition"], r["metric"]))

@@ -8,6 +8,7 @@ import pandas as pd
 from carevalue.reports import display
 from carevalue.value import group_metrics
 from carevalue.web import charts
+from carevalue.web.mdc_icons import VARIATION
 from carevalue.web.metric_text import (
     DIRECTION_WORDS,
     change_sentence,
@@ -115,7 +116,9 @@ def build(ctx: PageContext) -> Page:
             "previous_period": None if previous is None else previous["period"],
             "previous_value": None if previous is None else previous["value"],
             "change": card.change,
-            "variation": card.variation or "not charted", "assurance": card.assurance or "",
+            "variation": (VARIATION[card.variation].label if card.variation in VARIATION
+                          else "not charted"),
+            "assurance": card.assurance or "",
             "kind": kind, "metric": metric,
         })
 
