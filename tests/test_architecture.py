@@ -21,7 +21,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors",),
     ("warehouse",),
     ("foundation",),
-    ("stats", "disclosure", "config", "conditions", "csv_export"),  # pure libraries, settings, shipped data
+    (
+        "stats",
+        "disclosure",
+        "config",
+        "conditions",
+        "csv_export",
+    ),  # pure libraries, settings, shipped data
     ("sources",),
     ("packs",),
     ("pathways",),
@@ -62,7 +68,9 @@ def _imports(path: Path, me: str) -> list[tuple[int, str, list[str]]]:
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name, []) for a in node.names if a.name.startswith("carevalue")]
+            found += [
+                (node.lineno, a.name, []) for a in node.names if a.name.startswith("carevalue")
+            ]
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             if node.level:
@@ -89,13 +97,19 @@ def problems(package: Path = PACKAGE) -> list[str]:
                 if mine not in RANK or theirs not in RANK:
                     found.append(f"{where}:{line}: {mine or me} or {theirs} has no layer in LAYERS")
                 elif RANK[theirs] >= RANK[mine]:
-                    found.append(f"{where}:{line}: {mine} imports {module}, a later or sibling layer")
+                    found.append(
+                        f"{where}:{line}: {mine} imports {module}, a later or sibling layer"
+                    )
             private = [n for n in names if n.startswith("_")]
             private += [p for p in module.split(".") if p.startswith("_") and p != "__main__"]
             if private:
-                found.append(f"{where}:{line}: imports the private {', '.join(private)} of {module}")
+                found.append(
+                    f"{where}:{line}: imports the private {', '.join(private)} of {module}"
+                )
             if theirs in FACED and mine in HELD_TO_FACES and module != f"carevalue.{theirs}":
-                found.append(f"{where}:{line}: reaches into {module}; import from carevalue.{theirs}")
+                found.append(
+                    f"{where}:{line}: reaches into {module}; import from carevalue.{theirs}"
+                )
     return found
 
 

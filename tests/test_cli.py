@@ -18,11 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CAREVALUE_")}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "carevalue", *args], capture_output=True, text=True, env=environment, cwd=cwd
+        [sys.executable, "-m", "carevalue", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
     )
 
 
@@ -39,7 +45,9 @@ def test_every_command_has_help_and_every_option_is_described(command):
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert len(result.output.splitlines()) > 5
-    click_command = next(c for c in app.registered_commands if (c.name or c.callback.__name__) == command)
+    click_command = next(
+        c for c in app.registered_commands if (c.name or c.callback.__name__) == command
+    )
     assert click_command.callback.__doc__, f"{command} has no docstring"
 
 
@@ -61,7 +69,9 @@ def test_ingest_without_a_key_is_one_plain_line(tmp_path):
 
 
 def test_ingest_of_a_missing_folder_is_one_plain_line(tmp_path):
-    result = run_cli("ingest", str(tmp_path / "nowhere"), "--demo", "--warehouse", str(tmp_path / "w.duckdb"))
+    result = run_cli(
+        "ingest", str(tmp_path / "nowhere"), "--demo", "--warehouse", str(tmp_path / "w.duckdb")
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"error: {tmp_path / 'nowhere'} is not a folder; give the folder that holds the extract's feed files."
@@ -71,7 +81,10 @@ def test_ingest_of_a_missing_folder_is_one_plain_line(tmp_path):
 def test_ingest_prints_a_reconciling_summary(tmp_path):
     folder = write_extract(tmp_path / "x")
     result = run_cli(
-        "ingest", str(folder), "--warehouse", str(tmp_path / "w.duckdb"),
+        "ingest",
+        str(folder),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
         env={"CAREVALUE_PSEUDONYMISATION_KEY": "k" * 40, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr
@@ -82,7 +95,15 @@ def test_ingest_prints_a_reconciling_summary(tmp_path):
 
 def test_unknown_feed_in_only(tmp_path):
     folder = write_extract(tmp_path / "x")
-    result = run_cli("ingest", str(folder), "--demo", "--only", "wards", "--warehouse", str(tmp_path / "w.duckdb"))
+    result = run_cli(
+        "ingest",
+        str(folder),
+        "--demo",
+        "--only",
+        "wards",
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: Unknown feed 'wards'; the feeds are patients, encounters, diagnoses, activities, "
@@ -93,7 +114,10 @@ def test_unknown_feed_in_only(tmp_path):
 def test_validate_reports_the_shipped_packs_valid_and_a_broken_one_with_file_and_line(tmp_path):
     result = run_cli("validate", str(shipped_conditions()))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke."
+    assert (
+        result.stdout.strip()
+        == "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke."
+    )
     broken = tmp_path / "conditions" / "stroke"
     import shutil
 
@@ -117,7 +141,9 @@ def test_costing_tdabc_prints_a_reconciled_report_and_json():
 
     report = json.loads(run_cli("costing", "tdabc", str(model), "--json").stdout)
     rec = report["reconciliation"]
-    assert round(rec["assigned_to_processes"] + rec["unused_capacity_cost"], 2) == rec["cost_supplied"]
+    assert (
+        round(rec["assigned_to_processes"] + rec["unused_capacity_cost"], 2) == rec["cost_supplied"]
+    )
     assert "carevalue costing tdabc" in (ROOT / "docs" / "cli.md").read_text()
 
 

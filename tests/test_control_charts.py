@@ -32,20 +32,111 @@ from carevalue.stats.control_charts import (
 from carevalue.stats.warnings import ShortSeriesWarning
 
 CONTRACT_COLUMNS = [
-    "x", "y", "cl", "lcl", "ucl", "sigma_signal", "runs_signal", "longest_run",
-    "longest_run_max", "n_crossings", "n_crossings_min",
+    "x",
+    "y",
+    "cl",
+    "lcl",
+    "ucl",
+    "sigma_signal",
+    "runs_signal",
+    "longest_run",
+    "longest_run_max",
+    "n_crossings",
+    "n_crossings_min",
 ]
 
 # Montgomery, Example 7.1: orange-juice cans, 30 samples of 50, number nonconforming.
-ORANGE_JUICE = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22,
-                8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]
+ORANGE_JUICE = [
+    12,
+    15,
+    8,
+    10,
+    4,
+    7,
+    16,
+    9,
+    14,
+    10,
+    5,
+    6,
+    17,
+    12,
+    22,
+    8,
+    10,
+    5,
+    13,
+    11,
+    20,
+    18,
+    24,
+    15,
+    9,
+    12,
+    7,
+    13,
+    9,
+    6,
+]
 # Montgomery, Example 7.3: nonconformities on 26 samples of 100 printed circuit boards.
-CIRCUIT_BOARDS = [21, 24, 16, 12, 15, 5, 28, 20, 31, 25, 20, 24, 16,
-                  19, 10, 17, 13, 22, 18, 39, 30, 24, 16, 19, 17, 15]
+CIRCUIT_BOARDS = [
+    21,
+    24,
+    16,
+    12,
+    15,
+    5,
+    28,
+    20,
+    31,
+    25,
+    20,
+    24,
+    16,
+    19,
+    10,
+    17,
+    13,
+    22,
+    18,
+    39,
+    30,
+    24,
+    16,
+    19,
+    17,
+    15,
+]
 
 # Twenty-four values, no pattern to speak of, reused where a chart just needs data.
-SERIES = np.array([5.1, 4.8, 5.6, 4.9, 5.3, 6.0, 4.7, 5.2, 5.5, 4.6, 5.0, 5.4,
-                   5.8, 4.9, 5.1, 5.7, 4.5, 5.2, 5.3, 4.8, 5.9, 5.0, 5.2, 4.9])
+SERIES = np.array(
+    [
+        5.1,
+        4.8,
+        5.6,
+        4.9,
+        5.3,
+        6.0,
+        4.7,
+        5.2,
+        5.5,
+        4.6,
+        5.0,
+        5.4,
+        5.8,
+        4.9,
+        5.1,
+        5.7,
+        4.5,
+        5.2,
+        5.3,
+        4.8,
+        5.9,
+        5.0,
+        5.2,
+        4.9,
+    ]
+)
 
 
 def quiet(*args, **kwargs) -> pd.DataFrame:
@@ -146,8 +237,19 @@ def test_c4_is_exact_for_large_subgroups_and_undefined_for_one():
 @pytest.mark.parametrize(
     "n_useful, longest, crossings",
     # Anhøj 2015 (PLoS One 10:e0121349), table of critical values.
-    [(10, 6, 2), (11, 6, 2), (12, 7, 3), (14, 7, 4), (17, 7, 5), (19, 7, 6), (20, 7, 6),
-     (22, 7, 7), (23, 8, 7), (24, 8, 8), (25, 8, 8)],
+    [
+        (10, 6, 2),
+        (11, 6, 2),
+        (12, 7, 3),
+        (14, 7, 4),
+        (17, 7, 5),
+        (19, 7, 6),
+        (20, 7, 6),
+        (22, 7, 7),
+        (23, 8, 7),
+        (24, 8, 8),
+        (25, 8, 8),
+    ],
 )
 def test_anhoej_thresholds_match_the_published_table(n_useful, longest, crossings):
     assert longest_run_max(n_useful) == longest
@@ -182,8 +284,8 @@ def test_longest_run_maximum_never_meets_a_rounding_tie():
     n = np.arange(1, 2**20 + 1)
     logs = np.log2(n)
     assert not np.any(logs - np.floor(logs) == 0.5)
-    exact = np.array([longest_run_max(int(v)) for v in n[:: 997]])
-    assert np.array_equal(exact, np.round(logs[:: 997]).astype(int) + 3)
+    exact = np.array([longest_run_max(int(v)) for v in n[::997]])
+    assert np.array_equal(exact, np.round(logs[::997]).astype(int) + 3)
     assert all(longest_run_max(int(v)) == round(math.log2(v)) + 3 for v in range(1, 5000))
 
 
@@ -238,37 +340,49 @@ def test_qic_parity_i_chart_with_freeze_and_exclude():
     chart = quiet(SERIES, chart="i", freeze=12, exclude=[5])
     row = chart.iloc[0]
     assert (row["cl"], row["lcl"], row["ucl"]) == pytest.approx(
-        (5.16363636363636, 3.38172147001934, 6.94555125725338), rel=1e-13)
-    assert (row["longest_run"], row["longest_run_max"], row["n_crossings"],
-            row["n_crossings_min"], row["runs_signal"]) == (2, 8, 16, 7, False)
+        (5.16363636363636, 3.38172147001934, 6.94555125725338), rel=1e-13
+    )
+    assert (
+        row["longest_run"],
+        row["longest_run_max"],
+        row["n_crossings"],
+        row["n_crossings_min"],
+        row["runs_signal"],
+    ) == (2, 8, 16, 7, False)
 
 
 def test_qic_parity_laney_p_prime():
     chart = control_chart(LANEY_Y, n=LANEY_N, chart="pp")
     assert chart["cl"].iloc[0] == pytest.approx(0.1226393629124, rel=1e-12)
     assert (chart["lcl"].iloc[0], chart["ucl"].iloc[0]) == pytest.approx(
-        (0.0690740553036812, 0.176204670521120), rel=1e-13)
+        (0.0690740553036812, 0.176204670521120), rel=1e-13
+    )
     assert (chart["lcl"].iloc[5], chart["ucl"].iloc[5]) == pytest.approx(
-        (0.0715668460260544, 0.173711879798747), rel=1e-13)
+        (0.0715668460260544, 0.173711879798747), rel=1e-13
+    )
     assert list(chart["sigma_signal"]) == [i == 5 for i in range(14)]
 
 
 def test_qic_parity_laney_u_prime_in_two_parts():
     chart = quiet(LANEY_Y, n=LANEY_N, chart="up", part=[7])
     assert (chart["cl"].iloc[0], chart["lcl"].iloc[0], chart["ucl"].iloc[0]) == pytest.approx(
-        (0.133485193621868, 0.0, 0.321979233706898), rel=1e-13)
+        (0.133485193621868, 0.0, 0.321979233706898), rel=1e-13
+    )
     assert (chart["cl"].iloc[7], chart["lcl"].iloc[7], chart["ucl"].iloc[7]) == pytest.approx(
-        (0.111818181818182, 0.0586922527066425, 0.164944110929721), rel=1e-13)
+        (0.111818181818182, 0.0586922527066425, 0.164944110929721), rel=1e-13
+    )
 
 
 def test_qic_parity_t_and_g_charts():
     t = control_chart([12.0, 30, 7, 45, 22, 3, 18, 60, 9, 25, 14, 40, 5, 33], chart="t")
     assert (t["cl"].iloc[0], t["lcl"].iloc[0], t["ucl"].iloc[0]) == pytest.approx(
-        (18.7169255745621, 0.0, 230.686468865922), rel=1e-13)
+        (18.7169255745621, 0.0, 230.686468865922), rel=1e-13
+    )
     assert (t["longest_run"].iloc[0], t["n_crossings"].iloc[0]) == (2, 11)
     g = control_chart([10, 2, 30, 5, 8, 41, 0, 17, 3, 22, 9, 14], chart="g")
     assert (g["cl"].iloc[0], g["lcl"].iloc[0], g["ucl"].iloc[0]) == pytest.approx(
-        (9.5, 0.0, 55.1397118575441), rel=1e-13)
+        (9.5, 0.0, 55.1397118575441), rel=1e-13
+    )
     assert g["n_useful"].iloc[0] == 12
 
 
@@ -461,8 +575,10 @@ def laney_reference(y, n, sigma_of, screen=True):
 
 def test_laney_p_prime_with_screened_moving_ranges():
     y = np.array([30, 42, 25, 38, 33, 90, 35, 28, 41, 36, 31, 39, 27, 44], dtype=float)
-    n = np.array([300, 350, 280, 320, 310, 330, 305, 290, 340, 315, 300, 325, 285, 345],
-                 dtype=float)
+    n = np.array(
+        [300, 350, 280, 320, 310, 330, 305, 290, 340, 315, 300, 325, 285, 345], dtype=float
+    )
+
     def binomial(c, m):
         return np.sqrt(c * (1 - c) / m)
 
@@ -590,8 +706,17 @@ def test_exclude_in_a_p_chart_removes_the_subgroup_from_the_pooled_rate():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"freeze": 0}, {"freeze": 25}, {"freeze": [3, 4]}, {"freeze": 2.5}, {"part": [0]},
-     {"part": [24]}, {"exclude": [25]}, {"exclude": [0]}, {"exclude": [True]}],
+    [
+        {"freeze": 0},
+        {"freeze": 25},
+        {"freeze": [3, 4]},
+        {"freeze": 2.5},
+        {"part": [0]},
+        {"part": [24]},
+        {"exclude": [25]},
+        {"exclude": [0]},
+        {"exclude": [True]},
+    ],
 )
 def test_positions_outside_the_series_are_refused(kwargs):
     with pytest.raises(ValueError):
@@ -678,8 +803,9 @@ def test_categorical_x_switches_the_runs_signal_off():
 # Sixteen months of a proportion that rises in its last four: a shift the runs analysis sees.
 MONTHS_ISO = [f"2015-{m:02d}-01" for m in range(1, 13)] + [f"2016-{m:02d}-01" for m in range(1, 5)]
 RISING_COUNTS = np.array([30, 36, 28, 34, 31, 35, 32, 29, 35, 33, 30, 34, 52, 55, 50, 56], float)
-PATIENTS = np.array([300, 350, 280, 320, 310, 330, 305, 290, 340, 315, 300, 325, 320, 330, 310,
-                     300], dtype=float)
+PATIENTS = np.array(
+    [300, 350, 280, 320, 310, 330, 305, 290, 340, 315, 300, 325, 320, 330, 310, 300], dtype=float
+)
 
 
 def as_real_dates(kind: str, iso: list[str]):
@@ -697,9 +823,7 @@ def test_iso_date_strings_give_the_laney_chart_of_real_dates(kind):
     pd.testing.assert_frame_equal(with_text, with_dates)
     assert pd.api.types.is_datetime64_any_dtype(with_text["x"])
     # Dates are a series in time: σ_z from the moving range of z, not the sd of z.
-    _, ucl, lcl = laney_reference(
-        RISING_COUNTS, PATIENTS, lambda c, m: np.sqrt(c * (1 - c) / m)
-    )
+    _, ucl, lcl = laney_reference(RISING_COUNTS, PATIENTS, lambda c, m: np.sqrt(c * (1 - c) / m))
     assert np.allclose(with_text["ucl"], ucl) and np.allclose(with_text["lcl"], lcl)
     # 12 points below the centre line then 4 above: 1 crossing where at least 4 are expected.
     assert with_text["n_crossings"].iloc[0] == 1 and with_text["n_crossings_min"].iloc[0] == 4
@@ -728,13 +852,27 @@ def test_iso_months_and_date_times_are_dates_too():
 @pytest.mark.parametrize(
     ("x", "message"),
     [
-        (MONTHS_ISO[:-1] + ["baseline"], ("x mixes ISO dates ('2015-01-01') with other labels "
-         "('baseline'); for a chart in time pass dates")),
-        (MONTHS_ISO[:-1] + ["2016-02-30"], ("x has '2016-02-30', which is written as an ISO "
-         "date but is not a date in the calendar; pass dates")),
-        ([f"{m:02d}/01/2015" for m in range(1, 13)] + [f"{m:02d}/01/2016" for m in range(1, 5)],
-         ("x has '01/01/2015', which looks like a date but not an ISO one, so its day and month "
-          "cannot be told apart; pass dates")),
+        (
+            MONTHS_ISO[:-1] + ["baseline"],
+            (
+                "x mixes ISO dates ('2015-01-01') with other labels "
+                "('baseline'); for a chart in time pass dates"
+            ),
+        ),
+        (
+            MONTHS_ISO[:-1] + ["2016-02-30"],
+            (
+                "x has '2016-02-30', which is written as an ISO "
+                "date but is not a date in the calendar; pass dates"
+            ),
+        ),
+        (
+            [f"{m:02d}/01/2015" for m in range(1, 13)] + [f"{m:02d}/01/2016" for m in range(1, 5)],
+            (
+                "x has '01/01/2015', which looks like a date but not an ISO one, so its day and month "
+                "cannot be told apart; pass dates"
+            ),
+        ),
     ],
 )
 def test_text_that_is_not_plainly_dates_or_labels_is_refused(x, message):
@@ -820,8 +958,7 @@ def assert_scaled(original, scaled, factor):
     # to the size of the data rather than of each number.
     size = float(np.nanmax(np.abs(original[["y", "ucl", "lcl"]].to_numpy()))) * factor
     for column in ("y", "cl", "lcl", "ucl", "lcl_95", "ucl_95"):
-        assert np.allclose(scaled[column], original[column] * factor, rtol=1e-9,
-                           atol=1e-12 * size)
+        assert np.allclose(scaled[column], original[column] * factor, rtol=1e-9, atol=1e-12 * size)
     for column in ("sigma_signal", "runs_signal", "longest_run", "n_crossings", "n_useful"):
         assert scaled[column].equals(original[column])
 
@@ -856,12 +993,20 @@ MONOTONE = {
 
 
 @settings(max_examples=60, deadline=None)
-@given(values=st.lists(st.integers(-50, 50), min_size=12, max_size=40),
-       name=st.sampled_from(sorted(MONOTONE)))
+@given(
+    values=st.lists(st.integers(-50, 50), min_size=12, max_size=40),
+    name=st.sampled_from(sorted(MONOTONE)),
+)
 def test_run_chart_signals_do_not_change_under_a_monotone_transform(values, name):
     y = np.array(values, dtype=float)
     original = control_chart(y, chart="run")
     transformed = control_chart(MONOTONE[name](y), chart="run")
-    for column in ("runs_signal", "longest_run", "longest_run_max", "n_crossings",
-                   "n_crossings_min", "n_useful"):
+    for column in (
+        "runs_signal",
+        "longest_run",
+        "longest_run_max",
+        "n_crossings",
+        "n_crossings_min",
+        "n_useful",
+    ):
         assert transformed[column].equals(original[column])

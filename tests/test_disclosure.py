@@ -21,9 +21,9 @@ from carevalue.disclosure import (
     too_small,
 )
 from carevalue.outcomes.outcomes_stage import calibration_json
-from carevalue.value.prom_response import prom_response
 from carevalue.outcomes.risk_models import calibration_by_decile
 from carevalue.packs import load_packs
+from carevalue.value.prom_response import prom_response
 from carevalue.warehouse import connect
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,4 +41,3 @@ def test_every_relative_link_in_the_docs_resolves_inside_the_checkout():
             if not path.exists() or not path.is_relative_to(ROOT):
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert not broken, "links that lead nowhere in this checkout:\n" + "\n".join(broken)
-

@@ -40,7 +40,9 @@ def test_first_row_per_key(engine):
 def test_repeated_keys_become_quarantine_records(engine):
     staged = put(engine, "staged", STAGED)
     records = rows(
-        repeated_key_quarantine(staged, load_id="L", feed="f", file="f.csv", file_sha256="s", key_label="id"),
+        repeated_key_quarantine(
+            staged, load_id="L", feed="f", file="f.csv", file_sha256="s", key_label="id"
+        ),
         ["row"],
     )
     assert [r["reason"] for r in records] == [
@@ -50,8 +52,14 @@ def test_repeated_keys_become_quarantine_records(engine):
 
 
 def test_upsert_replaces_by_key_and_aligns_extra_columns(engine):
-    existing = put(engine, "existing", pd.DataFrame({"_key": ["a", "b"], "v": [1, 2], "old_extra": ["x", "y"]}))
-    incoming = put(engine, "incoming", pd.DataFrame({"_key": ["b", "c"], "v": [20, 30], "new_extra": ["p", "q"]}))
+    existing = put(
+        engine, "existing", pd.DataFrame({"_key": ["a", "b"], "v": [1, 2], "old_extra": ["x", "y"]})
+    )
+    incoming = put(
+        engine,
+        "incoming",
+        pd.DataFrame({"_key": ["b", "c"], "v": [20, 30], "new_extra": ["p", "q"]}),
+    )
     merged = upsert(existing, incoming)
     assert rows(merged, ["_key"]) == [
         {"_key": "a", "v": 1, "old_extra": "x", "new_extra": None},
@@ -69,20 +77,51 @@ def test_replacing_a_table_from_an_expression_over_itself(engine):
 
 def test_data_quality_checks(engine):
     t = {
-        "patients": put(engine, "patients", pd.DataFrame(
-            {"patient_id": ["P1", "P2"], "nhs_number_hash": ["h1", None], "nhs_number_valid": [False, None]})),
-        "encounters": put(engine, "encounters", pd.DataFrame({
-            "encounter_id": ["E1", "E2", "E3"], "patient_id": ["P1", "P2", "P9"],
-            "setting": ["inpatient", "outpatient", "inpatient"],
-            "end_at": pd.to_datetime(["2020-01-02", None, None]),
-        })),
-        "activities": put(engine, "activities", pd.DataFrame({
-            "activity_id": ["A1", "A2", "A3", "A4"], "patient_id": ["P1", "P2", "P1", "P8"],
-            "encounter_id": ["E1", "E1", "E404", None],
-        })),
-        "diagnoses": put(engine, "diagnoses", pd.DataFrame({
-            "encounter_id": ["E1", "E2"], "code_system": ["ICD10", "ICD10"], "code": ["I63.9", "I639"],
-        })),
+        "patients": put(
+            engine,
+            "patients",
+            pd.DataFrame(
+                {
+                    "patient_id": ["P1", "P2"],
+                    "nhs_number_hash": ["h1", None],
+                    "nhs_number_valid": [False, None],
+                }
+            ),
+        ),
+        "encounters": put(
+            engine,
+            "encounters",
+            pd.DataFrame(
+                {
+                    "encounter_id": ["E1", "E2", "E3"],
+                    "patient_id": ["P1", "P2", "P9"],
+                    "setting": ["inpatient", "outpatient", "inpatient"],
+                    "end_at": pd.to_datetime(["2020-01-02", None, None]),
+                }
+            ),
+        ),
+        "activities": put(
+            engine,
+            "activities",
+            pd.DataFrame(
+                {
+                    "activity_id": ["A1", "A2", "A3", "A4"],
+                    "patient_id": ["P1", "P2", "P1", "P8"],
+                    "encounter_id": ["E1", "E1", "E404", None],
+                }
+            ),
+        ),
+        "diagnoses": put(
+            engine,
+            "diagnoses",
+            pd.DataFrame(
+                {
+                    "encounter_id": ["E1", "E2"],
+                    "code_system": ["ICD10", "ICD10"],
+                    "code": ["I63.9", "I639"],
+                }
+            ),
+        ),
     }
     counts = {f["check_id"]: f["rows"] for f in evaluate_checks(t)}
     assert counts == {
@@ -106,13 +145,26 @@ def test_whole_ingest_gives_the_same_tables_on_both_engines(engine, tiny_extract
     from carevalue.sources.ingest import ingest_extract
 
     report = ingest_extract(tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True))
-    report = ingest_extract(tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True))  # idempotent
+    report = ingest_extract(
+        tiny_extract, engine, key=TEST_KEY, console=Console(quiet=True)
+    )  # idempotent
     assert report.reconciles
     assert [f.rows_updated for f in report.feeds] == [f.rows_loaded for f in report.feeds]
     counts = {name: int(engine.table(name).count().execute()) for name in FEED_ORDER}
-    assert counts == {"patients": 3, "encounters": 3, "diagnoses": 3, "activities": 3,
-                      "observations": 2, "prom_responses": 1, "ledger": 2}
+    assert counts == {
+        "patients": 3,
+        "encounters": 3,
+        "diagnoses": 3,
+        "activities": 3,
+        "observations": 2,
+        "prom_responses": 1,
+        "ledger": 2,
+    }
     encounters = rows(engine.table("encounters").select("encounter_id", "end_at"), ["encounter_id"])
-    assert [str(r["end_at"]) for r in encounters] == ["2020-01-09 12:00:00", "None", "2020-03-01 09:30:00"]
+    assert [str(r["end_at"]) for r in encounters] == [
+        "2020-01-09 12:00:00",
+        "None",
+        "2020-03-01 09:30:00",
+    ]
     findings = {f["check_id"]: f["rows"] for f in report.findings}
     assert findings["inpatient_without_discharge"] == 1

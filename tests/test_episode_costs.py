@@ -31,19 +31,39 @@ def put(con, name, frame):
 
 
 def test_a_shared_activity_is_split_in_whole_pennies_that_add_up(engine):
-    claims = put(engine, "claims", pd.DataFrame({
-        "episode_id": ["stroke-b", "hepatitis_c-a", "stroke-b", "stroke-c"],
-        "condition": ["stroke", "hepatitis_c", "stroke", "stroke"],
-        "activity_id": ["A1", "A1", "A2", "A1"],
-        "stage": ["acute", "other", "acute", "acute"],
-    }))
-    costs = put(engine, "costs", pd.DataFrame({
-        "activity_id": ["A1", "A2"], "pool": ["bed", "bed"], "department": ["Stroke Unit"] * 2,
-        "resource": ["ward"] * 2, "cost_centre": ["CC1"] * 2, "expense_code": ["E1"] * 2,
-        "amount": [Decimal("100.00"), Decimal("10.01")],
-    }).astype({"amount": "object"}))
+    claims = put(
+        engine,
+        "claims",
+        pd.DataFrame(
+            {
+                "episode_id": ["stroke-b", "hepatitis_c-a", "stroke-b", "stroke-c"],
+                "condition": ["stroke", "hepatitis_c", "stroke", "stroke"],
+                "activity_id": ["A1", "A1", "A2", "A1"],
+                "stage": ["acute", "other", "acute", "acute"],
+            }
+        ),
+    )
+    costs = put(
+        engine,
+        "costs",
+        pd.DataFrame(
+            {
+                "activity_id": ["A1", "A2"],
+                "pool": ["bed", "bed"],
+                "department": ["Stroke Unit"] * 2,
+                "resource": ["ward"] * 2,
+                "cost_centre": ["CC1"] * 2,
+                "expense_code": ["E1"] * 2,
+                "amount": [Decimal("100.00"), Decimal("10.01")],
+            }
+        ).astype({"amount": "object"}),
+    )
     costs = costs.mutate(amount=costs.amount.cast("decimal(18, 2)"))
-    shares = split_shared_activity_costs(claims, costs).execute().sort_values(["activity_id", "episode_id"])
+    shares = (
+        split_shared_activity_costs(claims, costs)
+        .execute()
+        .sort_values(["activity_id", "episode_id"])
+    )
     # A1 is £100.00 over three episodes: 3333, 3333, 3334 pennies; the spare penny goes to
     # the first episode by id.
     assert list(shares.share_pennies) == [3334, 3333, 3333, 1001]
@@ -59,7 +79,9 @@ def costed(tmp_path_factory):
     generate_trust(folder / "extract", 4_000, seed=9)
     con = connect(str(folder / "warehouse.duckdb"))
     ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
-    report = run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
+    report = run_pipeline(
+        con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS
+    )
     return con, report
 
 
@@ -68,7 +90,9 @@ def test_the_synthetic_trust_is_costed_end_to_end_and_reconciles(costed):
     rec = con.table("cost_reconciliation").execute()
     assert (rec["difference"].map(lambda d: Decimal(str(d))) == 0).all()
     quantum = con.table("cost_quantum").execute()
-    in_quantum = sum(Decimal(str(a)) for a, q in zip(quantum.amount, quantum.in_quantum, strict=True) if q)
+    in_quantum = sum(
+        Decimal(str(a)) for a, q in zip(quantum.amount, quantum.in_quantum, strict=True) if q
+    )
     allocated = sum(Decimal(str(a)) for a in con.table("activity_costs").execute().amount)
     unallocated = sum(Decimal(str(a)) for a in rec.unallocated)
     assert in_quantum == allocated + unallocated
@@ -102,9 +126,18 @@ def test_a_costing_that_does_not_reconcile_is_not_published(costed, monkeypatch)
     import carevalue.costing.costing_stage as costing_stage
 
     before = con.table("runs").count().execute()
-    monkeypatch.setattr(costing_stage, "reconcile", lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."])
-    with pytest.raises(UserError, match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01"):
-        run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
+    monkeypatch.setattr(
+        costing_stage,
+        "reconcile",
+        lambda result: ["Pool bed in 2020-01 does not reconcile: £0.01 is unaccounted for."],
+    )
+    with pytest.raises(
+        UserError,
+        match="Costing did not reconcile, so the run was not published: Pool bed in 2020-01",
+    ):
+        run_pipeline(
+            con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS
+        )
     assert con.table("runs").count().execute() == before
 
 
@@ -117,7 +150,9 @@ def test_costing_reports_add_up_to_the_episode_costs(costed):
     # at the packs' min_cell: tests/test_exports.py).
     for name in ("cost_per_episode", "cost_by_stage", "cost_by_resource"):
         frames[name] = REPORTS[name](con, min_cell=1)
-    total = float(con.table("episode_costs").filter(lambda t: t.method == "plics").amount.sum().execute())
+    total = float(
+        con.table("episode_costs").filter(lambda t: t.method == "plics").amount.sum().execute()
+    )
     per_episode = frames["cost_per_episode"]
     assert per_episode["total"].sum() == pytest.approx(total, abs=0.05)
     assert (per_episode["p10"] <= per_episode["median"]).all()
@@ -130,7 +165,8 @@ def test_costing_reports_add_up_to_the_episode_costs(costed):
     rec = frames["reconciliation"].set_index("line")["amount"]
     assert rec["difference (must be 0.00)"] == 0
     assert rec["cost quantum (ledger less exclusions)"] == pytest.approx(
-        rec["allocated to activities"] + rec["unallocated (reported, not loaded onto patients)"], abs=0.005
+        rec["allocated to activities"] + rec["unallocated (reported, not loaded onto patients)"],
+        abs=0.005,
     )
 
 
@@ -146,26 +182,41 @@ def test_imported_per_activity_costs_cost_episodes_instead_of_the_ledger(costed,
 
     con, _ = costed
     costs = con.table("activity_costs")
-    own = costs.group_by(["activity_id", "resource", "department"]).aggregate(amount=costs.amount.sum()).execute()
+    own = (
+        costs.group_by(["activity_id", "resource", "department"])
+        .aggregate(amount=costs.amount.sum())
+        .execute()
+    )
     own["amount"] = own["amount"].astype(float)
     folder = tmp_path / "costing_system"
     folder.mkdir()
-    bad = pd.DataFrame([{"activity_id": "A-NEGATIVE", "resource": "bed", "department": "X", "amount": -5.0}])
+    bad = pd.DataFrame(
+        [{"activity_id": "A-NEGATIVE", "resource": "bed", "department": "X", "amount": -5.0}]
+    )
     pd.concat([own, bad]).to_csv(folder / "imported_activity_costs.csv", index=False)
-    load = ingest_extract(folder, con, key=b"", console=Console(quiet=True),
-                          catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS})
+    load = ingest_extract(
+        folder,
+        con,
+        key=b"",
+        console=Console(quiet=True),
+        catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS},
+    )
     assert (load.feeds[0].rows_loaded, load.feeds[0].rows_quarantined) == (len(own), 1)
 
     with pytest.raises(UserError, match="Choose one source of costs"):
         run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), imported_costs=True)
-    report = run_pipeline(con, load_packs(CONDITIONS), imported_costs=True, conditions_folder=CONDITIONS)
+    report = run_pipeline(
+        con, load_packs(CONDITIONS), imported_costs=True, conditions_folder=CONDITIONS
+    )
     assert report.costing.source == "imported"
     episode_costs_now = con.table("episode_costs")
     assert set(episode_costs_now.method.execute()) == {"imported", "tdabc"}
     episode_costs_now = episode_costs_now.filter(episode_costs_now.method == "imported")
     in_episodes = con.table("episode_activities").select("activity_id").distinct()
     claimed = con.table(IMPORTED_TABLE).semi_join(in_episodes, "activity_id").amount.sum().execute()
-    assert float(episode_costs_now.amount.sum().execute()) == pytest.approx(float(claimed), abs=0.01)
+    assert float(episode_costs_now.amount.sum().execute()) == pytest.approx(
+        float(claimed), abs=0.01
+    )
 
 
 def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
@@ -173,25 +224,33 @@ def test_tdabc_process_map_beside_plics_for_the_stroke_hyperacute_stage(costed):
     from carevalue.costing.tdabc import cost_model, load_tdabc_model
 
     con, _ = costed
-    run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
+    run_pipeline(
+        con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS
+    )
     frame = compare_stage_costs(con, load_packs(CONDITIONS), CONDITIONS)
     row = frame.set_index(["condition", "stage"]).loc[("stroke", "hyperacute")]
-    process = cost_model(load_tdabc_model(CONDITIONS / "stroke/process_maps/hyperacute.yaml")).process(
-        "hyperacute_stage"
-    )
+    process = cost_model(
+        load_tdabc_model(CONDITIONS / "stroke/process_maps/hyperacute.yaml")
+    ).process("hyperacute_stage")
     assert row["tdabc_per_patient"] == pytest.approx(float(process.expected_cost), abs=0.005)
     assert row["plics_mean_per_episode"] > 0
-    assert row["difference"] == pytest.approx(row["plics_mean_per_episode"] - row["tdabc_per_patient"], abs=0.01)
+    assert row["difference"] == pytest.approx(
+        row["plics_mean_per_episode"] - row["tdabc_per_patient"], abs=0.01
+    )
     with pytest.raises(UserError, match="which does not exist"):
         tdabc_unit_cost(CONDITIONS / "stroke", "process_maps/missing.yaml#x")
 
 
 def test_tdabc_rows_sit_beside_plics_rows_with_step_provenance(costed):
     con, _ = costed
-    run_pipeline(con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS)
+    run_pipeline(
+        con, load_packs(CONDITIONS), load_costing_rules(RULES), conditions_folder=CONDITIONS
+    )
     costs = con.table("episode_costs").execute()
     tdabc = costs[costs.method == "tdabc"]
     assert set(tdabc.stage) == {"hyperacute"} and set(tdabc.condition) == {"stroke"}
     assert tdabc.provenance.str.startswith("process_maps/hyperacute.yaml#hyperacute_stage/").all()
-    reached = costs[(costs.method == "plics") & (costs.condition == "stroke") & (costs.stage == "hyperacute")]
+    reached = costs[
+        (costs.method == "plics") & (costs.condition == "stroke") & (costs.stage == "hyperacute")
+    ]
     assert set(tdabc.episode_id) == set(reached.episode_id)

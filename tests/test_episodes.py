@@ -41,7 +41,12 @@ def test_pack_test_patients_on_every_engine(engine, pack_id, case):
 
 def test_every_pack_ships_test_patients_including_the_required_edge_cases():
     names = {f.stem for _, f in CASES}
-    assert {"two_strokes_two_years_apart", "transferred_in", "reinfected_after_cure", "inclusion_decisions"} <= names
+    assert {
+        "two_strokes_two_years_apart",
+        "transferred_in",
+        "reinfected_after_cure",
+        "inclusion_decisions",
+    } <= names
     for pack_id in PACKS:
         assert case_files(CONDITIONS / pack_id), pack_id
 
@@ -50,10 +55,15 @@ def test_a_wrong_expectation_is_reported_not_passed(tmp_path):
     folder = tmp_path / "stroke"
     shutil.copytree(CONDITIONS / "stroke", folder)
     case = folder / "tests" / "two_strokes_two_years_apart.yaml"
-    case.write_text(case.read_text().replace("S1-A4: acute", "S1-A4: rehabilitation").replace(
-        "cycle_end: 2023-03-05", "cycle_end: 2023-03-06"))
+    case.write_text(
+        case.read_text()
+        .replace("S1-A4: acute", "S1-A4: rehabilitation")
+        .replace("cycle_end: 2023-03-05", "cycle_end: 2023-03-06")
+    )
     pack = load_pack(folder)
-    result = next(r for r in assure_pack(connect("duckdb://:memory:"), pack, folder) if r.file == case)
+    result = next(
+        r for r in assure_pack(connect("duckdb://:memory:"), pack, folder) if r.file == case
+    )
     assert result.failures == [
         "expected episode not built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-06",
         "unexpected episode built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-05",
@@ -159,9 +169,14 @@ def test_run_without_loaded_data_is_a_plain_error():
 def _codelist(list_id: str, match: str, codes: list[tuple[str, str]]):
     from carevalue.packs.codelists import Code, CodeList, normalise_code
 
-    return CodeList(list_id, match, tuple(
-        Code(system, code, normalise_code(system, code), "", "", line) for line, (system, code) in enumerate(codes)
-    ))
+    return CodeList(
+        list_id,
+        match,
+        tuple(
+            Code(system, code, normalise_code(system, code), "", "", line)
+            for line, (system, code) in enumerate(codes)
+        ),
+    )
 
 
 def test_codelist_rows_keeps_exactly_the_rows_in_codelist_keeps_on_every_engine(engine):
@@ -170,24 +185,65 @@ def test_codelist_rows_keeps_exactly_the_rows_in_codelist_keeps_on_every_engine(
     from carevalue.foundation.code_matching import codelist_rows, in_codelist, normalised_code
 
     recorded = [
-        ("ICD10", "I63.9"), ("ICD10", " i639 "), ("ICD10", "I64X"), ("ICD10", "I64.x"), ("ICD10", "I64"),
-        ("ICD10", "I6"), ("ICD10", "I64XX"), ("ICD10", "I60.1"), ("ICD10", "s06"), ("ICD10", "S0"),
-        ("ICD10", "A09X"), ("ICD10", "A09"), ("ICD10", "K70.30"), ("ICD10", "K703X"), ("ICD10", None),
-        (None, "I639"), ("SNOMED", " 422504002"), ("SNOMED", "422504002X"), ("OPCS4", "x83.3"),
-        ("OPCS4", "X833X"), ("LOCAL", " fluclox "), ("NICIP", "chead"), ("READ", "I639"),
+        ("ICD10", "I63.9"),
+        ("ICD10", " i639 "),
+        ("ICD10", "I64X"),
+        ("ICD10", "I64.x"),
+        ("ICD10", "I64"),
+        ("ICD10", "I6"),
+        ("ICD10", "I64XX"),
+        ("ICD10", "I60.1"),
+        ("ICD10", "s06"),
+        ("ICD10", "S0"),
+        ("ICD10", "A09X"),
+        ("ICD10", "A09"),
+        ("ICD10", "K70.30"),
+        ("ICD10", "K703X"),
+        ("ICD10", None),
+        (None, "I639"),
+        ("SNOMED", " 422504002"),
+        ("SNOMED", "422504002X"),
+        ("OPCS4", "x83.3"),
+        ("OPCS4", "X833X"),
+        ("LOCAL", " fluclox "),
+        ("NICIP", "chead"),
+        ("READ", "I639"),
     ]
     lists = [
-        _codelist("exact", "exact", [("ICD10", "I63.9"), ("ICD10", "I64X"), ("ICD10", "A09X"), ("SNOMED", "422504002"),
-                                     ("OPCS4", "X83.3"), ("LOCAL", "FLUCLOX"), ("NICIP", "CHEAD")]),
+        _codelist(
+            "exact",
+            "exact",
+            [
+                ("ICD10", "I63.9"),
+                ("ICD10", "I64X"),
+                ("ICD10", "A09X"),
+                ("SNOMED", "422504002"),
+                ("OPCS4", "X83.3"),
+                ("LOCAL", "FLUCLOX"),
+                ("NICIP", "CHEAD"),
+            ],
+        ),
         _codelist("short_prefix", "prefix", [("ICD10", "I60"), ("ICD10", "S06"), ("OPCS4", "X8")]),
         _codelist("long_prefix", "prefix", [("ICD10", "K7030"), ("ICD10", "A09")]),
     ]
-    table = engine.create_table("recorded", ibis.memtable(pd.DataFrame(
-        {"row": range(len(recorded)), "code_system": [s for s, _ in recorded], "code": [c for _, c in recorded]}
-    )), overwrite=True)
+    table = engine.create_table(
+        "recorded",
+        ibis.memtable(
+            pd.DataFrame(
+                {
+                    "row": range(len(recorded)),
+                    "code_system": [s for s, _ in recorded],
+                    "code": [c for _, c in recorded],
+                }
+            )
+        ),
+        overwrite=True,
+    )
     table = table.mutate(code_norm=normalised_code(table.code_system, table.code))
     for chosen in ([lists[0]], [lists[1]], [lists[2]], lists):
-        expected = table.filter(ibis.or_(*[in_codelist(table.code_system, table.code_norm, c) for c in chosen]))
+        expected = table.filter(
+            ibis.or_(*[in_codelist(table.code_system, table.code_norm, c) for c in chosen])
+        )
         found = codelist_rows(table, chosen)
         assert sorted(found.row.execute()) == sorted(expected.row.execute()), [c.id for c in chosen]
 
@@ -200,7 +256,10 @@ def test_a_scratch_table_reads_back_with_the_schema_duckdb_describes():
     con = connect("duckdb://:memory:")
     rows = ibis.memtable(pd.DataFrame({"k": ["a", "b"], "n": [1, 2], "x": [0.5, None]}))
     expr = rows.mutate(
-        at=ibis.null().cast("timestamp"), day=ibis.date(2020, 1, 1), flag=rows.n > 1, small=ibis.literal(1),
+        at=ibis.null().cast("timestamp"),
+        day=ibis.date(2020, 1, 1),
+        flag=rows.n > 1,
+        small=ibis.literal(1),
         money=rows.n.cast("decimal(18, 2)"),
     )
     table = scratch_table(con, "_scratch", expr)
@@ -223,42 +282,88 @@ def _random_stroke_feeds(seed: int, patients: int) -> dict[str, list[dict]]:
     for p in range(patients):
         patient = f"P{p:03d}"
         born = datetime(1940, 1, 1) + timedelta(days=rng.randrange(70 * 365))
-        feeds["patients"].append({"patient_id": patient, "birth_date": born.date().isoformat(), "sex": "female"})
+        feeds["patients"].append(
+            {"patient_id": patient, "birth_date": born.date().isoformat(), "sex": "female"}
+        )
         starts: list[datetime] = []
         for e in range(rng.randint(1, 6)):
             if starts and rng.random() < 0.2:
                 start = rng.choice(starts)  # a tie: the encounter id decides the order
             else:
-                start = first + timedelta(days=rng.randrange(6 * 365), minutes=rng.randrange(24 * 60))
+                start = first + timedelta(
+                    days=rng.randrange(6 * 365), minutes=rng.randrange(24 * 60)
+                )
             starts.append(start)
             encounter = f"{patient}-E{e}"
-            feeds["encounters"].append({
-                "encounter_id": encounter, "patient_id": patient, "setting": "inpatient",
-                "admission_method": rng.choice(["emergency", "emergency", "transfer", "elective"]),
-                "start_at": start, "end_at": start + timedelta(days=3), "site": "North", "specialty": "Stroke Medicine",
-            })
+            feeds["encounters"].append(
+                {
+                    "encounter_id": encounter,
+                    "patient_id": patient,
+                    "setting": "inpatient",
+                    "admission_method": rng.choice(
+                        ["emergency", "emergency", "transfer", "elective"]
+                    ),
+                    "start_at": start,
+                    "end_at": start + timedelta(days=3),
+                    "site": "North",
+                    "specialty": "Stroke Medicine",
+                }
+            )
             code = rng.choice(["I63.9", "I639", "I61.0", "J18.9"])
             feeds["diagnoses"].append(
-                {"encounter_id": encounter, "patient_id": patient, "code_system": "ICD10", "code": code, "position": 1}
+                {
+                    "encounter_id": encounter,
+                    "patient_id": patient,
+                    "code_system": "ICD10",
+                    "code": code,
+                    "position": 1,
+                }
             )
             if rng.random() < 0.1:
-                feeds["diagnoses"].append({"encounter_id": encounter, "patient_id": patient, "code_system": "ICD10",
-                                           "code": rng.choice(["S06.5", "I60.9"]), "position": 2})
+                feeds["diagnoses"].append(
+                    {
+                        "encounter_id": encounter,
+                        "patient_id": patient,
+                        "code_system": "ICD10",
+                        "code": rng.choice(["S06.5", "I60.9"]),
+                        "position": 2,
+                    }
+                )
     # The look-back's edge: a first stroke that cannot start a cycle (a head injury coded
     # the same day), then another exactly 365 days later (still in the look-back) or 366.
     for patient, apart in (("B365", 365), ("B366", 366)):
         feeds["patients"].append({"patient_id": patient, "birth_date": "1950-01-01", "sex": "male"})
-        for e, start in enumerate((datetime(2019, 3, 1, 10), datetime(2019, 3, 1, 10) + timedelta(days=apart))):
+        for e, start in enumerate(
+            (datetime(2019, 3, 1, 10), datetime(2019, 3, 1, 10) + timedelta(days=apart))
+        ):
             encounter = f"{patient}-E{e}"
-            feeds["encounters"].append({
-                "encounter_id": encounter, "patient_id": patient, "setting": "inpatient",
-                "admission_method": "emergency", "start_at": start, "end_at": start + timedelta(days=3),
-            })
+            feeds["encounters"].append(
+                {
+                    "encounter_id": encounter,
+                    "patient_id": patient,
+                    "setting": "inpatient",
+                    "admission_method": "emergency",
+                    "start_at": start,
+                    "end_at": start + timedelta(days=3),
+                }
+            )
             feeds["diagnoses"].append(
-                {"encounter_id": encounter, "patient_id": patient, "code_system": "ICD10", "code": "I63.9", "position": 1}
+                {
+                    "encounter_id": encounter,
+                    "patient_id": patient,
+                    "code_system": "ICD10",
+                    "code": "I63.9",
+                    "position": 1,
+                }
             )
         feeds["diagnoses"].append(
-            {"encounter_id": f"{patient}-E0", "patient_id": patient, "code_system": "ICD10", "code": "S06.5", "position": 2}
+            {
+                "encounter_id": f"{patient}-E0",
+                "patient_id": patient,
+                "code_system": "ICD10",
+                "code": "S06.5",
+                "position": 2,
+            }
         )
     return feeds
 
@@ -281,18 +386,25 @@ def _stroke_cycles_by_hand(feeds: dict[str, list[dict]]) -> set[tuple]:
     }
     events: dict[str, list[tuple]] = {}
     for e in feeds["encounters"]:
-        stroke = any(pos == 1 and c in {"I639", "I610"} for c, pos in codes.get(e["encounter_id"], ()))
+        stroke = any(
+            pos == 1 and c in {"I639", "I610"} for c, pos in codes.get(e["encounter_id"], ())
+        )
         if e["admission_method"] in ("emergency", "transfer") and stroke:
             events.setdefault(e["patient_id"], []).append((e["start_at"], e["encounter_id"]))
     cycles = set()
     for patient, found in events.items():
         found.sort()
+
         def eligible(at, patient=patient) -> bool:
             birth, day = born[patient], at.date()
             age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
             return age >= 18 and (patient, day) not in excluded_days
+
         def incident(i, found=found) -> bool:
-            return all(found[j][0].date() < found[i][0].date() - timedelta(days=365) for j in range(i))
+            return all(
+                found[j][0].date() < found[i][0].date() - timedelta(days=365) for j in range(i)
+            )
+
         starts = [i for i, (at, _) in enumerate(found) if eligible(at) and incident(i)]
         if not starts:
             continue
@@ -323,13 +435,22 @@ def test_cycles_match_a_plain_reading_of_the_cohort_rules_on_random_patients(eng
     span = DataSpan(first=date(2018, 1, 1), last=date(2024, 12, 31))
     ctx = RunContext(engine, "test")
     core = episode_core(ctx, prepare_tables(ctx, tables), PACKS["stroke"], span)
-    got = core.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end", "cycle_number").execute()
+    got = core.select(
+        "patient_id", "index_encounter_id", "cycle_start", "cycle_end", "cycle_number"
+    ).execute()
     built = {
-        (r.patient_id, r.index_encounter_id, pd.Timestamp(r.cycle_start).date(), pd.Timestamp(r.cycle_end).date(),
-         int(r.cycle_number))
+        (
+            r.patient_id,
+            r.index_encounter_id,
+            pd.Timestamp(r.cycle_start).date(),
+            pd.Timestamp(r.cycle_end).date(),
+            int(r.cycle_number),
+        )
         for r in got.itertuples()
     }
     expected = _stroke_cycles_by_hand(feeds)
-    assert len(expected) > 100 and max(c[4] for c in expected) >= 3  # recurrences and several rounds
+    assert (
+        len(expected) > 100 and max(c[4] for c in expected) >= 3
+    )  # recurrences and several rounds
     assert {c[0] for c in expected} & {"B365", "B366"} == {"B366"}
     assert built == expected

@@ -26,11 +26,11 @@ from conftest import TEST_KEY
 from rich.console import Console
 from typer.testing import CliRunner
 
-from carevalue.conditions import shipped_conditions
-from carevalue.costing.shipped_rules import costing_rules_file
 from carevalue.cli import app
+from carevalue.conditions import shipped_conditions
 from carevalue.costing import cost_reports
 from carevalue.costing.plics_rules import load_costing_rules
+from carevalue.costing.shipped_rules import costing_rules_file
 from carevalue.csv_export import FORMULA_STARTS
 from carevalue.outcomes import outcome_reports
 from carevalue.packs import load_packs

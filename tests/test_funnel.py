@@ -17,14 +17,43 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carevalue.stats.funnel import COLUMNS, dersimonian_laird_tau2, estimate_overdispersion, funnel, funnel_limits
+from carevalue.stats.funnel import (
+    COLUMNS,
+    dersimonian_laird_tau2,
+    funnel,
+    funnel_limits,
+)
 
 Z95, Z998 = 1.959964, 3.090232
 
 # Twenty trusts, observed deaths O over expected E: more spread than Poisson chance.
-E20 = np.array([12.0, 25.5, 40.2, 55.0, 61.3, 75.8, 88.1, 95.0, 110.4, 120.0,
-                135.7, 150.2, 160.0, 175.5, 190.3, 205.0, 220.8, 240.1, 260.0, 300.0])
-O20 = np.array([20, 18, 52, 41, 70, 60, 110, 80, 150, 100, 160, 120, 190, 150, 230, 170, 260, 190, 330, 250])
+E20 = np.array(
+    [
+        12.0,
+        25.5,
+        40.2,
+        55.0,
+        61.3,
+        75.8,
+        88.1,
+        95.0,
+        110.4,
+        120.0,
+        135.7,
+        150.2,
+        160.0,
+        175.5,
+        190.3,
+        205.0,
+        220.8,
+        240.1,
+        260.0,
+        300.0,
+    ]
+)
+O20 = np.array(
+    [20, 18, 52, 41, 70, 60, 110, 80, 150, 100, 160, 120, 190, 150, 230, 170, 260, 190, 330, 250]
+)
 
 
 # --- hand-computation helpers (plain numpy / Python) --------------------------------------
@@ -88,11 +117,16 @@ def interpolated_upper(e, p):
     return (r - alpha) / e
 
 
-@pytest.mark.parametrize(("e", "interpolated", "chi_squared"), [(5, 1.875, 2.334), (30, 1.357, 1.428), (100, 1.196, 1.216)])
+@pytest.mark.parametrize(
+    ("e", "interpolated", "chi_squared"),
+    [(5, 1.875, 2.334), (30, 1.357, 1.428), (100, 1.196, 1.216)],
+)
 def test_chi_squared_form_not_the_interpolated_form(e, interpolated, chi_squared):
     # Spiegelhalter 2005: at E = 5 the interpolated exact ul95 is 1.875, the chi-squared
     # form (what FunnelPlotR and we use) 2.334; the other rows are quoted in the docs.
-    assert funnel_limits([e], adjusted=False)["UCL95"].iloc[0] == pytest.approx(chi_squared, abs=5e-4)
+    assert funnel_limits([e], adjusted=False)["UCL95"].iloc[0] == pytest.approx(
+        chi_squared, abs=5e-4
+    )
     assert interpolated_upper(e, 0.975) == pytest.approx(interpolated, abs=5e-4)
 
 
@@ -121,8 +155,11 @@ def test_rows_carry_the_same_limits_as_the_plotting_grid():
             result = funnel(num, den, data_type=data_type, sr_method=sr_method)
             a = result.attrs
             grid = funnel_limits(
-                result["denominator"], data_type=a["data_type"], target=a["target"],
-                tau2=a["tau2"], sr_method=a["sr_method"],
+                result["denominator"],
+                data_type=a["data_type"],
+                target=a["target"],
+                tau2=a["tau2"],
+                sr_method=a["sr_method"],
             )
             cols = ["LCL95", "UCL95", "LCL99", "UCL99", "OD95LCL", "OD95UCL", "OD99LCL", "OD99UCL"]
             np.testing.assert_array_equal(result[cols].to_numpy(), grid[cols].to_numpy())
@@ -205,7 +242,9 @@ def test_pr_winsorisation_and_limits_by_hand():
     zs = np.sort(z)
     low = zs[0] + 0.9 * (zs[1] - zs[0])
     high = zs[8] + 0.1 * (zs[9] - zs[8])
-    assert low == pytest.approx(r_type7_quantile(z, 0.1)) and high == pytest.approx(r_type7_quantile(z, 0.9))
+    assert low == pytest.approx(r_type7_quantile(z, 0.1)) and high == pytest.approx(
+        r_type7_quantile(z, 0.9)
+    )
     phi = np.mean(np.clip(z, low, high) ** 2)
     tau2 = dl_tau2(phi, s)
 
@@ -231,7 +270,9 @@ def test_rc_z_scores_and_limits_by_hand():
     tau2 = result.attrs["tau2"]
     # FunnelPlotR's limits use 1/(4 D) for the within variance, not the z-score's s.
     np.testing.assert_allclose(result["UCL99"], target * np.exp(Z998 / (2 * np.sqrt(den))))
-    np.testing.assert_allclose(result["OD95LCL"], target * np.exp(-Z95 * np.sqrt(1 / (4 * den) + tau2)))
+    np.testing.assert_allclose(
+        result["OD95LCL"], target * np.exp(-Z95 * np.sqrt(1 / (4 * den) + tau2))
+    )
 
 
 def test_tau2_is_zero_when_n_phi_is_below_n_minus_1():
@@ -267,7 +308,9 @@ def test_draw_adjusted_false_flags_against_unadjusted_limits():
     np.testing.assert_array_equal(plain["OD95UCL"], adjusted["OD95UCL"])
     rr = plain["rr"]
     assert list(plain["outlier"]) == list((rr < plain["LCL95"]) | (rr > plain["UCL95"]))
-    assert list(adjusted["outlier"]) == list((rr < adjusted["OD95LCL"]) | (rr > adjusted["OD95UCL"]))
+    assert list(adjusted["outlier"]) == list(
+        (rr < adjusted["OD95LCL"]) | (rr > adjusted["OD95UCL"])
+    )
     assert plain["outlier"].sum() > adjusted["outlier"].sum()
 
 
@@ -309,8 +352,12 @@ def test_corrected_cqc_limits_bracket_the_poisson_limits_on_the_example():
     # upper limit), but true for this overdispersed example at every E and both levels.
     result = funnel(O20, E20, sr_method="CQC")
     assert result.attrs["tau2"] > 0
-    assert (result["OD95LCL"] <= result["LCL95"]).all() and (result["OD95UCL"] >= result["UCL95"]).all()
-    assert (result["OD99LCL"] <= result["LCL99"]).all() and (result["OD99UCL"] >= result["UCL99"]).all()
+    assert (result["OD95LCL"] <= result["LCL95"]).all() and (
+        result["OD95UCL"] >= result["UCL95"]
+    ).all()
+    assert (result["OD99LCL"] <= result["LCL99"]).all() and (
+        result["OD99UCL"] >= result["UCL99"]
+    ).all()
 
 
 def test_cqc_lower_limit_stops_at_zero():
@@ -358,7 +405,9 @@ def test_shmi_zero_events_kept_in_phi_is_refused_by_name():
         funnel(o, e)
     plain = funnel(o, e, draw_adjusted=False)
     assert math.isnan(plain.attrs["phi"]) and plain.attrs["tau2"] == 0.0
-    assert plain["LCL99"].iloc[0] > 0 and plain["outlier_low"].iloc[0] == (0 < plain["LCL99"].iloc[0])
+    assert plain["LCL99"].iloc[0] > 0 and plain["outlier_low"].iloc[0] == (
+        plain["LCL99"].iloc[0] > 0
+    )
     cqc = funnel(o, e, sr_method="CQC")  # the square-root scale has room for zero
     assert np.isfinite(cqc.attrs["phi"])
 
@@ -439,7 +488,12 @@ def test_unadjusted_sr_limits_narrow_as_e_grows(values):
 def test_limits_surround_the_target(values, kind, target, tau2):
     data_type, sr_method = kind
     grid = funnel_limits(values, data_type=data_type, sr_method=sr_method, target=target, tau2=tau2)
-    for low, high in (("LCL95", "UCL95"), ("LCL99", "UCL99"), ("OD95LCL", "OD95UCL"), ("OD99LCL", "OD99UCL")):
+    for low, high in (
+        ("LCL95", "UCL95"),
+        ("LCL99", "UCL99"),
+        ("OD95LCL", "OD95UCL"),
+        ("OD99LCL", "OD99UCL"),
+    ):
         assert (grid[low] <= target + 1e-12).all() and (target - 1e-12 <= grid[high]).all()
         assert (grid[low] >= 0).all()
 
@@ -457,7 +511,9 @@ def test_od_limits_contain_the_tau2_zero_limits(values, sr_method, tau2):
 @given(st.lists(st.integers(1, 400), min_size=3, max_size=20), st.data())
 def test_pr_limits_are_monotone_in_n(ns, data):
     target = data.draw(st.floats(0.001, 0.999))
-    grid = funnel_limits(sorted(ns), data_type="PR", target=target, tau2=data.draw(st.floats(0, 0.05)))
+    grid = funnel_limits(
+        sorted(ns), data_type="PR", target=target, tau2=data.draw(st.floats(0, 0.05))
+    )
     for col in ("LCL95", "LCL99", "OD95LCL", "OD99LCL"):
         assert (np.diff(grid[col]) >= -1e-12).all()
     for col in ("UCL95", "UCL99", "OD95UCL", "OD99UCL"):
@@ -477,7 +533,9 @@ def test_scaling_a_proportion_by_k_leaves_rr_and_target_unchanged(units, k):
     np.testing.assert_allclose(scaled["rr"], base["rr"])
     assert scaled.attrs["target"] == pytest.approx(base.attrs["target"])
     # More cases, narrower unadjusted limits.
-    assert (scaled["UCL95"] <= base["UCL95"] + 1e-12).all() and (scaled["LCL95"] >= base["LCL95"] - 1e-12).all()
+    assert (scaled["UCL95"] <= base["UCL95"] + 1e-12).all() and (
+        scaled["LCL95"] >= base["LCL95"] - 1e-12
+    ).all()
 
 
 @settings(max_examples=40, deadline=None)
@@ -494,6 +552,8 @@ def test_outlier_flag_matches_the_limits_used(units):
 
 
 def test_accepts_pandas_input_with_missing_values_reported():
-    frame = pd.DataFrame({"trust": ["X", "Y"], "o": pd.array([10, pd.NA], dtype="Int64"), "e": [9.0, 11.0]})
+    frame = pd.DataFrame(
+        {"trust": ["X", "Y"], "o": pd.array([10, pd.NA], dtype="Int64"), "e": [9.0, 11.0]}
+    )
     with pytest.raises(ValueError, match="Group 'Y' has a missing"):
         funnel(frame["o"], frame["e"], frame["trust"])

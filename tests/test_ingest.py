@@ -78,7 +78,9 @@ def test_bad_rows_are_quarantined_with_file_row_column_value_and_reason(tmp_path
     activities = next(f for f in report.feeds if f.feed == "activities")
     assert (activities.rows_read, activities.rows_loaded, activities.rows_quarantined) == (4, 2, 2)
     assert report.reconciles
-    quarantine = con.table("quarantine").filter(lambda t: t.feed == "activities").order_by("row").execute()
+    quarantine = (
+        con.table("quarantine").filter(lambda t: t.feed == "activities").order_by("row").execute()
+    )
     assert list(quarantine["reason"]) == [
         "activities.csv row 3: start_at '2019-13-01' is not a date-time (expected YYYY-MM-DDTHH:MM:SS, local time)",
         "activities.csv row 5: activity_id 'A1' repeats row 2 (duplicate key; the first row was loaded)",
@@ -121,7 +123,9 @@ def test_orphans_are_reported_as_findings_and_kept(tmp_path):
 def test_no_nhs_number_is_stored_anywhere_in_the_warehouse_file(tmp_path):
     patients = [dict(r) for r in TINY["patients"]]
     patients[2]["sex"] = "Q"  # quarantined: its raw row must not hold the number either
-    patients.append({**patients[0], "patient_id": "P9", "nhs_number": "943 476 5920"})  # bad check digit
+    patients.append(
+        {**patients[0], "patient_id": "P9", "nhs_number": "943 476 5920"}
+    )  # bad check digit
     folder = write_extract(tmp_path / "x", {"patients": patients})
     path = folder / "patients.csv"
     path.write_text(path.read_text() + "P10,9990000034,1950-01-01\n")  # malformed: 3 values
@@ -158,13 +162,22 @@ def test_parquet_feeds_load_like_csv(tmp_path, tiny_extract):
     shutil.copytree(tiny_extract, folder)
     for feed in ("activities", "patients"):
         csv_path = folder / f"{feed}.csv"
-        pq.write_table(pacsv.read_csv(csv_path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True)), folder / f"{feed}.parquet")
+        pq.write_table(
+            pacsv.read_csv(
+                csv_path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True)
+            ),
+            folder / f"{feed}.parquet",
+        )
         csv_path.unlink()
     con_pq, report = load(folder)
     con_csv, _ = load(tiny_extract)
     assert report.reconciles
     for feed in ("activities", "patients"):
-        pd.testing.assert_frame_equal(table(con_pq, feed).drop(columns="_row"), table(con_csv, feed).drop(columns="_row"), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            table(con_pq, feed).drop(columns="_row"),
+            table(con_csv, feed).drop(columns="_row"),
+            check_dtype=False,
+        )
 
 
 # --- file-level mistakes: one sentence, naming the file and the fix ----------------------
@@ -241,13 +254,17 @@ def test_a_real_semicolon_separated_hospital_event_log_is_refused_plainly(tmp_pa
         "or pass --delimiter ';'."
     )
     # Read with the right delimiter it is still not an activities feed, and says so.
-    assert "required columns 'activity_id', 'patient_id'" in error_of(folder, only=["activities"], delimiter=";")
+    assert "required columns 'activity_id', 'patient_id'" in error_of(
+        folder, only=["activities"], delimiter=";"
+    )
 
 
 def test_a_failed_load_leaves_the_warehouse_as_it_was(tmp_path, tiny_extract):
     con, _ = load(tiny_extract)
     before = table(con, "patients")
-    broken = write_extract(tmp_path / "broken", {"patients": [{**TINY["patients"][0], "sex": "male"}]})
+    broken = write_extract(
+        tmp_path / "broken", {"patients": [{**TINY["patients"][0], "sex": "male"}]}
+    )
     (broken / "ledger.csv").write_bytes(b"\xff\xfe garbage")
     with pytest.raises(UserError):
         load(broken, con)
@@ -257,7 +274,9 @@ def test_a_failed_load_leaves_the_warehouse_as_it_was(tmp_path, tiny_extract):
 def test_header_only_file_loads_nothing_and_is_not_an_error(tmp_path):
     folder = tmp_path / "x"
     folder.mkdir()
-    (folder / "prom_responses.csv").write_text("response_id,patient_id,instrument,collected_at,items,mode\n")
+    (folder / "prom_responses.csv").write_text(
+        "response_id,patient_id,instrument,collected_at,items,mode\n"
+    )
     con, report = load(folder, only=["prom_responses"])
     assert (report.feeds[0].rows_read, report.feeds[0].rows_loaded) == (0, 0)
     assert con.table("prom_responses").count().execute() == 0

@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 from carevalue.conditions import shipped_conditions
+from carevalue.stats.spc import VARIATION_ICONS, ShortSeriesWarning
 from carevalue.value.metric_charts import (
     FUNNEL_COLUMNS,
     ICON_COLUMNS,
@@ -27,7 +28,6 @@ from carevalue.value.metric_charts import (
     spc_icons,
 )
 from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
-from carevalue.stats.spc import VARIATION_ICONS, ShortSeriesWarning
 
 TEST_KEY = b"test-key-for-pseudonymisation-0123456789"
 
@@ -64,11 +64,23 @@ def series_rows(
         small = i in suppressed
         rows.append(
             {
-                "condition": condition, "metric": metric, "metric_kind": kind, "period_type": period_type,
-                "period": period, "segment_type": segment_type, "segment": segment, "n": 5 if small else 20,
-                "n_due": 20, "n_used": 5 if small else 20, "numerator": np.nan, "denominator": np.nan,
-                "expected": np.nan, "value": np.nan if small else float(value), "lower": np.nan,
-                "upper": np.nan, "suppressed": small,
+                "condition": condition,
+                "metric": metric,
+                "metric_kind": kind,
+                "period_type": period_type,
+                "period": period,
+                "segment_type": segment_type,
+                "segment": segment,
+                "n": 5 if small else 20,
+                "n_due": 20,
+                "n_used": 5 if small else 20,
+                "numerator": np.nan,
+                "denominator": np.nan,
+                "expected": np.nan,
+                "value": np.nan if small else float(value),
+                "lower": np.nan,
+                "upper": np.nan,
+                "suppressed": small,
                 "note": "too few to report (fewer than 10 episodes)" if small else None,
             }
         )
@@ -97,7 +109,9 @@ def quietly(function, *args, **kwargs):
 def test_a_planted_special_cause_is_flagged():
     values = list(STEADY)
     values[15] = 20.0  # far above 10 + 2.66
-    charts = quietly(spc_charts, series_rows(values), directions={("stroke", "door_to_needle"): "decrease"})
+    charts = quietly(
+        spc_charts, series_rows(values), directions={("stroke", "door_to_needle"): "decrease"}
+    )
     chart = one_series(charts)
     assert list(chart.columns) == SPC_COLUMNS
     assert len(chart) == 24
@@ -156,8 +170,16 @@ AFTER = [20.5, 20.6, 20.7] + [19.0, 21.0] * 4 + [19.0]
 
 
 def changes(date, **scope) -> pd.DataFrame:
-    return pd.DataFrame([{"condition": "stroke", "change_date": pd.Timestamp(date).date(),
-                          "description": "new hyperacute unit", **scope}])
+    return pd.DataFrame(
+        [
+            {
+                "condition": "stroke",
+                "change_date": pd.Timestamp(date).date(),
+                "description": "new hyperacute unit",
+                **scope,
+            }
+        ]
+    )
 
 
 def test_a_service_change_rebases_and_runs_do_not_cross_it():
@@ -184,8 +206,10 @@ def test_a_change_in_mid_month_rebases_at_the_next_month():
 
 def test_a_change_for_one_site_rebases_only_that_site():
     values = BEFORE + AFTER
-    rows = pd.concat([series_rows(values, segment_type="site", segment=s) for s in ("A", "B")]
-                     + [series_rows(values)])
+    rows = pd.concat(
+        [series_rows(values, segment_type="site", segment=s) for s in ("A", "B")]
+        + [series_rows(values)]
+    )
     charts = quietly(spc_charts, rows, changes("2023-04-01", segment_type="site", segment="A"))
     assert one_series(charts, "A")["rebase_group"].max() == 1
     assert one_series(charts, "B")["rebase_group"].max() == 0
@@ -242,7 +266,9 @@ def test_a_low_point_on_a_higher_is_better_measure_is_a_concern():
 
 def test_directions_are_per_metric():
     rows = pd.concat([series_rows([*STEADY[:-1], 20.0], metric=m) for m in ("a", "b")])
-    charts = quietly(spc_charts, rows, directions={("stroke", "a"): "increase", ("stroke", "b"): "decrease"})
+    charts = quietly(
+        spc_charts, rows, directions={("stroke", "a"): "increase", ("stroke", "b"): "decrease"}
+    )
     assert one_series(charts, metric="a")["variation"].iloc[0] == "improvement_high"
     assert one_series(charts, metric="b")["variation"].iloc[0] == "concern_high"
 
@@ -259,7 +285,9 @@ def test_short_series_are_recorded_not_warned():
 
 
 def test_series_too_short_to_chart_keep_their_rows_with_a_note():
-    one_point = series_rows(STEADY[:6], segment_type="site", segment="A", suppressed={0, 1, 2, 3, 4})
+    one_point = series_rows(
+        STEADY[:6], segment_type="site", segment="A", suppressed={0, 1, 2, 3, 4}
+    )
     no_pair = series_rows(STEADY[:6], segment_type="site", segment="B", suppressed={1, 3, 5})
     fine = series_rows(STEADY[:6], segment_type="site", segment="C")
     charts = quietly(spc_charts, pd.concat([one_point, no_pair, fine]))
@@ -327,7 +355,11 @@ def test_icons_give_one_row_per_series():
 def test_assurance_compares_a_target_with_the_current_limits():
     rows = series_rows(STEADY)  # limits 10 +/- 2.66
     key = ("stroke", "door_to_needle")
-    for target, expected in ((15.0, "consistent_pass"), (5.0, "consistent_fail"), (10.0, "inconsistent")):
+    for target, expected in (
+        (15.0, "consistent_pass"),
+        (5.0, "consistent_fail"),
+        (10.0, "inconsistent"),
+    ):
         charts = spc_charts(rows, directions={key: "decrease"}, targets={key: target})
         assert spc_icons(charts)["assurance"].iloc[0] == expected
 
@@ -343,12 +375,24 @@ def year_rows(metric, kind, cells, *, condition="stroke", segment_type="site", p
         value = numerator / expected if kind == "observed_expected" else numerator / denominator
         rows.append(
             {
-                "condition": condition, "metric": metric, "metric_kind": kind, "period_type": "financial_year",
-                "period": period, "segment_type": segment_type, "segment": segment, "n": 150, "n_due": 140,
-                "n_used": int(denominator), "numerator": np.nan if small else float(numerator),
+                "condition": condition,
+                "metric": metric,
+                "metric_kind": kind,
+                "period_type": "financial_year",
+                "period": period,
+                "segment_type": segment_type,
+                "segment": segment,
+                "n": 150,
+                "n_due": 140,
+                "n_used": int(denominator),
+                "numerator": np.nan if small else float(numerator),
                 "denominator": np.nan if small else float(denominator),
-                "expected": np.nan if small else expected, "value": np.nan if small else value,
-                "lower": np.nan, "upper": np.nan, "suppressed": small, "note": None,
+                "expected": np.nan if small else expected,
+                "value": np.nan if small else value,
+                "lower": np.nan,
+                "upper": np.nan,
+                "suppressed": small,
+                "note": None,
             }
         )
     return pd.DataFrame(rows, columns=SERIES_COLUMNS)
@@ -356,18 +400,56 @@ def year_rows(metric, kind, cells, *, condition="stroke", segment_type="site", p
 
 # Twelve sites with observed close to expected, and one (H) with three times its expected.
 # Twelve, so that trimming keeps H out of the overdispersion estimate.
-OBSERVED = {"A": 21, "B": 18, "C": 25, "D": 30, "E": 14, "F": 22, "G": 27, "H": 60,
-            "I": 19, "J": 24, "K": 16, "L": 28}
-EXPECTED = {"A": 20.0, "B": 19.5, "C": 24.0, "D": 31.0, "E": 15.0, "F": 20.5, "G": 26.0, "H": 20.0,
-            "I": 20.0, "J": 22.5, "K": 17.0, "L": 27.0}
-MEASURED = {"A": 140, "B": 130, "C": 160, "D": 200, "E": 100, "F": 150, "G": 170, "H": 140,
-            "I": 140, "J": 150, "K": 120, "L": 180}
+OBSERVED = {
+    "A": 21,
+    "B": 18,
+    "C": 25,
+    "D": 30,
+    "E": 14,
+    "F": 22,
+    "G": 27,
+    "H": 60,
+    "I": 19,
+    "J": 24,
+    "K": 16,
+    "L": 28,
+}
+EXPECTED = {
+    "A": 20.0,
+    "B": 19.5,
+    "C": 24.0,
+    "D": 31.0,
+    "E": 15.0,
+    "F": 20.5,
+    "G": 26.0,
+    "H": 20.0,
+    "I": 20.0,
+    "J": 22.5,
+    "K": 17.0,
+    "L": 27.0,
+}
+MEASURED = {
+    "A": 140,
+    "B": 130,
+    "C": 160,
+    "D": 200,
+    "E": 100,
+    "F": 150,
+    "G": 170,
+    "H": 140,
+    "I": 140,
+    "J": 150,
+    "K": 120,
+    "L": 180,
+}
 
 
 def death_rows(suppressed=()) -> pd.DataFrame:
     oe = {s: (OBSERVED[s], MEASURED[s], EXPECTED[s], s in suppressed) for s in OBSERVED}
     rate = {s: (OBSERVED[s], MEASURED[s], np.nan, s in suppressed) for s in OBSERVED}
-    return pd.concat([year_rows("death_90d__oe", "observed_expected", oe), year_rows("death_90d", "rate", rate)])
+    return pd.concat(
+        [year_rows("death_90d__oe", "observed_expected", oe), year_rows("death_90d", "rate", rate)]
+    )
 
 
 def test_an_oe_funnel_is_an_sr_funnel_of_observed_over_expected():
@@ -413,8 +495,9 @@ def test_funnels_are_per_period_and_segment_type():
     )
     result = funnel_charts(rows)
     assert result.groupby(["metric", "period", "segment_type"]).size().to_dict() == {
-        (m, p, t): 12 for m in ("death_90d", "death_90d__oe") for p, t in
-        (("2022/23", "site"), ("2023/24", "site"), ("2023/24", "team"))
+        (m, p, t): 12
+        for m in ("death_90d", "death_90d__oe")
+        for p, t in (("2022/23", "site"), ("2023/24", "site"), ("2023/24", "team"))
     }
 
 
@@ -473,9 +556,9 @@ def test_metric_directions_follow_the_packs():
 def test_charts_of_a_whole_synthetic_trust(tmp_path):
     from carevalue.packs import load_packs
     from carevalue.runs import run_pipeline
-    from carevalue.warehouse import warehouse_table
     from carevalue.sources.ingest import ingest_extract
     from carevalue.synthetic.generate_trust import generate_trust
+    from carevalue.warehouse import warehouse_table
 
     generate_trust(tmp_path / "extract", 8000, seed=3)
     con = ibis.duckdb.connect(str(tmp_path / "warehouse.duckdb"))
@@ -484,16 +567,26 @@ def test_charts_of_a_whole_synthetic_trust(tmp_path):
     run_pipeline(con, packs)
     series = con.table("metric_series").to_pandas()
     # The synthetic trust's endocarditis team starts on 2021-10-01 (docs/synthetic-trust.md).
-    service_changes = pd.DataFrame([{"condition": "infective_endocarditis", "change_date": pd.Timestamp("2021-10-01").date(),
-                                     "description": "multidisciplinary endocarditis team", "segment_type": None,
-                                     "segment": None}])
+    service_changes = pd.DataFrame(
+        [
+            {
+                "condition": "infective_endocarditis",
+                "change_date": pd.Timestamp("2021-10-01").date(),
+                "description": "multidisciplinary endocarditis team",
+                "segment_type": None,
+                "segment": None,
+            }
+        ]
+    )
     tables = quietly(charts_for_run, series, service_changes, metric_directions(packs))
     charts, icons = tables["metric_spc"], tables["metric_spc_icons"]
 
     # Every series lies on its condition's full calendar of months, gaps included.
     monthly = series[series["period_type"] == "admission_month"]
     keys = ["condition", "metric", "segment_type", "segment"]
-    calendar = monthly.groupby("condition")["period"].agg(lambda p: len(pd.period_range(p.min(), p.max(), freq="M")))
+    calendar = monthly.groupby("condition")["period"].agg(
+        lambda p: len(pd.period_range(p.min(), p.max(), freq="M"))
+    )
     sizes = charts.groupby(keys).size()
     assert (sizes == calendar.reindex(sizes.index.get_level_values("condition")).to_numpy()).all()
     assert len(sizes) == len(monthly.drop_duplicates(keys)) == len(icons)
@@ -519,7 +612,8 @@ def test_charts_of_a_whole_synthetic_trust(tmp_path):
     funnels = funnel_charts(series, period_type="all", segment_types=("age_band", "imd_quintile"))
     assert len(funnels) and set(funnels["data_type"]) <= {"SR", "PR"}
     sr = funnels[funnels["data_type"] == "SR"].merge(
-        series[series["period_type"] == "all"], on=["condition", "metric", "segment_type", "segment"]
+        series[series["period_type"] == "all"],
+        on=["condition", "metric", "segment_type", "segment"],
     )
     assert np.allclose(sr["denominator_x"], sr["expected"])
     assert np.allclose(sr["numerator_x"], sr["numerator_y"])

@@ -18,7 +18,6 @@ from conftest import TEST_KEY
 from rich.console import Console
 
 from carevalue.conditions import shipped_conditions
-from carevalue.value import intervals
 from carevalue.outcomes.derived_outcomes import STATUSES
 from carevalue.outcomes.episode_outcomes import outcome_order
 from carevalue.packs import load_packs
@@ -27,6 +26,7 @@ from carevalue.runs import run_pipeline
 from carevalue.sources.ingest import ingest_extract
 from carevalue.synthetic.generate_trust import generate_trust
 from carevalue.synthetic.truths import ENDOCARDITIS
+from carevalue.value import intervals
 from carevalue.warehouse import connect
 
 CONDITIONS = shipped_conditions()
@@ -85,22 +85,40 @@ def test_qalys_hold_the_utility_over_the_days_alive():
     from carevalue.packs.measures import QalyWithin
 
     outcome = QalyWithin(
-        kind="qaly", id="q", name="q", definition="q", tier=1, direction="higher_is_better", timepoint="365d",
-        source="derived", window={"from_day": 0, "to_day": 365}, utility_outcome="u",
+        kind="qaly",
+        id="q",
+        name="q",
+        definition="q",
+        tier=1,
+        direction="higher_is_better",
+        timepoint="365d",
+        source="derived",
+        window={"from_day": 0, "to_day": 365},
+        utility_outcome="u",
     )
-    people = pd.DataFrame({
-        "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
-        "index_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-01", "2020-01-01", "2023-06-01"]),
-        "death_date": pd.to_datetime([None, "2020-07-01", "2020-01-31", None, None]),
-    })
-    utility = pd.DataFrame({
-        "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
-        "value": [0.8, 0.5, np.nan, np.nan, 0.9],
-        "status": ["measured", "measured", "not_applicable", "missing", "measured"],
-    })
-    got = qaly_outcome(outcome, people, utility, pd.Timestamp("2024-03-31").date()).set_index("episode_id")
+    people = pd.DataFrame(
+        {
+            "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
+            "index_date": pd.to_datetime(
+                ["2020-01-01", "2020-01-01", "2020-01-01", "2020-01-01", "2023-06-01"]
+            ),
+            "death_date": pd.to_datetime([None, "2020-07-01", "2020-01-31", None, None]),
+        }
+    )
+    utility = pd.DataFrame(
+        {
+            "episode_id": ["alive", "died_after", "died_before", "no_answer", "recent"],
+            "value": [0.8, 0.5, np.nan, np.nan, 0.9],
+            "status": ["measured", "measured", "not_applicable", "missing", "measured"],
+        }
+    )
+    got = qaly_outcome(outcome, people, utility, pd.Timestamp("2024-03-31").date()).set_index(
+        "episode_id"
+    )
     assert got.loc["alive", "value"] == pytest.approx(0.8 * 366 / 365.25)  # days 0..365
-    assert got.loc["died_after", "value"] == pytest.approx(0.5 * 182 / 365.25)  # 2020-01-01 to 2020-07-01
+    assert got.loc["died_after", "value"] == pytest.approx(
+        0.5 * 182 / 365.25
+    )  # 2020-01-01 to 2020-07-01
     assert got.loc["died_before", "value"] == 0.0 and got.loc["died_before", "status"] == "measured"
     assert got.loc["no_answer", "status"] == "missing" and np.isnan(got.loc["no_answer", "value"])
     assert got.loc["recent", "status"] == "not_due"
@@ -120,8 +138,15 @@ def trust(tmp_path_factory):
     report = run_pipeline(con, list(PACKS.values()))
     tables = {
         name: con.table(name).to_pandas()
-        for name in ("episodes", "episode_outcomes", "episode_value", "metric_series", "risk_models",
-                     "value_sensitivity", "prom_response")
+        for name in (
+            "episodes",
+            "episode_outcomes",
+            "episode_value",
+            "metric_series",
+            "risk_models",
+            "value_sensitivity",
+            "prom_response",
+        )
     }
     return manifest, report, tables
 
@@ -137,7 +162,10 @@ def test_every_episode_has_every_declared_outcome_with_a_status(trust):
         assert set(mine["status"]) <= set(STATUSES)
         measured = mine["status"] == "measured"
         assert mine.loc[measured, "value"].notna().all()
-        assert mine.loc[~measured, "value"].isna().all() | (mine.loc[~measured, "status"] == "measured").all()
+        assert (
+            mine.loc[~measured, "value"].isna().all()
+            | (mine.loc[~measured, "status"] == "measured").all()
+        )
 
 
 @pytest.mark.slow
@@ -145,7 +173,9 @@ def test_outcomes_are_plausible_against_the_generator(trust):
     """Ranges from docs/synthetic-trust.md (the generator's truths, realised)."""
     _, _, t = trust
     o = t["episode_outcomes"]
-    rate = o[(o["status"] == "measured") & o["follow_up_complete"]].groupby(["condition", "outcome_id"])["value"]
+    rate = o[(o["status"] == "measured") & o["follow_up_complete"]].groupby(
+        ["condition", "outcome_id"]
+    )["value"]
     means, medians = rate.mean(), rate.median()
     assert 0.12 <= means["stroke", "death_90d"] <= 0.22
     assert 35 <= medians["stroke", "door_to_needle"] <= 75
@@ -174,16 +204,23 @@ def test_the_endocarditis_team_improves_time_to_antibiotics_and_survival(trust):
     assert bool(model["fitted"]), model["reason"]
     assert model["fit_on"] == "2019-04-01 to 2021-09-30"
     died = ie[ie["complete__death_365d"] & ie["exp__death_365d"].notna()]
-    period_after = pd.to_datetime(died["index_date"]) >= pd.Timestamp(ENDOCARDITIS.service_change_date)
+    period_after = pd.to_datetime(died["index_date"]) >= pd.Timestamp(
+        ENDOCARDITIS.service_change_date
+    )
 
     def o_e(rows):
-        return intervals.poisson_ratio(rows["out__death_365d"].sum(), rows["exp__death_365d"].sum())[0]
+        return intervals.poisson_ratio(
+            rows["out__death_365d"].sum(), rows["exp__death_365d"].sum()
+        )[0]
 
     # Fitted on the reference period, a logistic model with an intercept predicts exactly
     # its deaths there; after the change fewer die than the case mix predicts.
     assert o_e(died[~period_after]) == pytest.approx(1.0, abs=1e-6)
     assert o_e(died[period_after]) < 0.9
-    assert died.loc[period_after, "out__death_365d"].mean() < died.loc[~period_after, "out__death_365d"].mean()
+    assert (
+        died.loc[period_after, "out__death_365d"].mean()
+        < died.loc[~period_after, "out__death_365d"].mean()
+    )
 
 
 @pytest.mark.slow
@@ -191,8 +228,12 @@ def test_door_to_needle_o_e_finds_the_quicker_site(trust):
     """Truth: North's median door-to-needle is 45 minutes, South's 60, whatever the case mix."""
     _, _, t = trust
     s = t["metric_series"]
-    rows = s[(s["condition"] == "stroke") & (s["metric"] == "door_to_needle__oe") & (s["period_type"] == "all")
-             & (s["segment_type"] == "site")].set_index("segment")
+    rows = s[
+        (s["condition"] == "stroke")
+        & (s["metric"] == "door_to_needle__oe")
+        & (s["period_type"] == "all")
+        & (s["segment_type"] == "site")
+    ].set_index("segment")
     assert rows.loc["North", "upper"] < 1 < rows.loc["South", "lower"]
 
 
@@ -207,7 +248,9 @@ def test_metric_series_suppresses_small_cells_and_reconciles_counts(trust):
     # Cells of one segmentation add up to the whole cohort.
     whole = s[(s["metric"] == "cost_mean") & (s["period_type"] == "all")]
     for segment_type, rows in whole.groupby(["condition", "segment_type"]):
-        total = whole[(whole["condition"] == segment_type[0]) & (whole["segment_type"] == "all")]["n"].iloc[0]
+        total = whole[(whole["condition"] == segment_type[0]) & (whole["segment_type"] == "all")][
+            "n"
+        ].iloc[0]
         assert rows["n"].sum() == total, segment_type
 
 
@@ -215,11 +258,19 @@ def test_metric_series_suppresses_small_cells_and_reconciles_counts(trust):
 def test_rates_match_a_direct_computation_with_wilson_intervals(trust):
     _, _, t = trust
     o = t["episode_outcomes"]
-    mine = o[(o["condition"] == "stroke") & (o["outcome_id"] == "death_90d") & (o["status"] == "measured")
-             & o["follow_up_complete"]]
+    mine = o[
+        (o["condition"] == "stroke")
+        & (o["outcome_id"] == "death_90d")
+        & (o["status"] == "measured")
+        & o["follow_up_complete"]
+    ]
     s = t["metric_series"]
-    row = s[(s["condition"] == "stroke") & (s["metric"] == "death_90d") & (s["period_type"] == "all")
-            & (s["segment_type"] == "all")].iloc[0]
+    row = s[
+        (s["condition"] == "stroke")
+        & (s["metric"] == "death_90d")
+        & (s["period_type"] == "all")
+        & (s["segment_type"] == "all")
+    ].iloc[0]
     events, n = mine["value"].sum(), len(mine)
     assert row["value"] == pytest.approx(events / n)
     from statsmodels.stats.proportion import proportion_confint
@@ -239,7 +290,11 @@ def test_value_figures_and_sensitivity(trust):
     value_rows = s[(s["condition"] == "stroke") & (s["metric_kind"] == "value")]
     assert value_rows["value"].isna().all()
     assert (stroke["cost_whole_cycle"] == 0).all()
-    assert set(t["value_sensitivity"]["weight_set"]) >= {"pack weights", "equal weights", "survival first"}
+    assert set(t["value_sensitivity"]["weight_set"]) >= {
+        "pack weights",
+        "equal weights",
+        "survival first",
+    }
     assert report.outcomes.models
 
 
@@ -265,7 +320,12 @@ def test_costed_value_uses_one_costing_method(tmp_path):
     rules = load_costing_rules("synthetic")
     run_pipeline(con, list(PACKS.values()), rules, conditions_folder=CONDITIONS)
     costs = con.table("episode_costs")
-    top_down = costs.filter(costs.method != "tdabc").group_by("episode_id").aggregate(total=costs.amount.sum()).to_pandas()
+    top_down = (
+        costs.filter(costs.method != "tdabc")
+        .group_by("episode_id")
+        .aggregate(total=costs.amount.sum())
+        .to_pandas()
+    )
     value = con.table("episode_value").to_pandas().merge(top_down, on="episode_id")
     assert len(value) > 50
     np.testing.assert_allclose(value["cost_whole_cycle"], value["total"].astype(float), rtol=1e-9)
@@ -276,7 +336,15 @@ def test_costed_value_uses_one_costing_method(tmp_path):
     from carevalue.cli import app
 
     result = CliRunner().invoke(
-        app, ["outcomes", "report", "--warehouse", str(tmp_path / "w.duckdb"), "--csv", str(tmp_path / "csv")],
+        app,
+        [
+            "outcomes",
+            "report",
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--csv",
+            str(tmp_path / "csv"),
+        ],
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
@@ -293,8 +361,17 @@ def test_outcome_reports_before_any_run_say_what_to_do(tmp_path):
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "carevalue", "outcomes", "report", "--warehouse", str(tmp_path / "empty.duckdb")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "carevalue",
+            "outcomes",
+            "report",
+            "--warehouse",
+            str(tmp_path / "empty.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -47,7 +47,9 @@ def test_pseudonymise_table_swaps_the_column_for_hash_and_flag():
 def test_no_key_outside_demo_mode_is_refused(monkeypatch):
     monkeypatch.delenv("CAREVALUE_PSEUDONYMISATION_KEY", raising=False)
     monkeypatch.delenv("CAREVALUE_PSEUDONYMISATION_KEY_FILE", raising=False)
-    with pytest.raises(UserError, match="No pseudonymisation key: set CAREVALUE_PSEUDONYMISATION_KEY"):
+    with pytest.raises(
+        UserError, match="No pseudonymisation key: set CAREVALUE_PSEUDONYMISATION_KEY"
+    ):
         pseudonymisation_key(demo=False)
     assert pseudonymisation_key(demo=True) == DEMO_KEY.encode()
 

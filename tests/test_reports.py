@@ -40,8 +40,12 @@ def test_a_metric_shows_by_its_kind():
 
 def test_a_run_report_reads_as_the_command_line_prints_it():
     costing = CostingSummary(
-        source="plics", rules_version="2024.1", cost_quantum=1000.0, allocated_to_activities=990.0,
-        in_episodes=500.0, by_condition={"stroke": ConditionCost(episodes=12, mean_cost=41.66)},
+        source="plics",
+        rules_version="2024.1",
+        cost_quantum=1000.0,
+        allocated_to_activities=990.0,
+        in_episodes=500.0,
+        by_condition={"stroke": ConditionCost(episodes=12, mean_cost=41.66)},
     )
     assert costing_lines(costing) == [
         "Costing (rules 2024.1): cost quantum £1,000.00, allocated to activities £990.00 "

@@ -436,7 +436,7 @@ def test_uw_mrs_rejects_non_scores(mrs):
         uw_mrs(mrs)
 
 
-NIHSS_ZERO = {item: 0 for item in scores.NIHSS_ITEMS}
+NIHSS_ZERO = dict.fromkeys(scores.NIHSS_ITEMS, 0)
 NIHSS_MAX = dict(scores.NIHSS_ITEMS)
 
 

@@ -96,7 +96,9 @@ def test_every_data_file_in_the_package_is_declared_as_package_data():
     undeclared = [
         name for name in data_files if not any(fnmatch(name, pattern) for pattern in patterns)
     ]
-    assert undeclared == [], f"not in pyproject's package-data, so missing from a wheel: {undeclared}"
+    assert undeclared == [], (
+        f"not in pyproject's package-data, so missing from a wheel: {undeclared}"
+    )
 
 
 def test_the_shipped_packs_are_found_inside_the_installed_package():
@@ -107,7 +109,9 @@ def test_the_shipped_packs_are_found_inside_the_installed_package():
     folder = shipped_conditions()
     assert folder == Path(carevalue.__file__).parent / "conditions"
     assert [pack.id for pack in load_packs(folder)] == [
-        "hepatitis_c", "infective_endocarditis", "stroke"
+        "hepatitis_c",
+        "infective_endocarditis",
+        "stroke",
     ]
 
 
@@ -131,7 +135,12 @@ def _carevalue(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     environment["COLUMNS"] = "200"
     return subprocess.run(
         [sys.executable, "-m", "carevalue", *args],
-        check=False, capture_output=True, text=True, env=environment, cwd=cwd, timeout=600,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=600,
     )
 
 
@@ -143,7 +152,9 @@ def test_validate_and_run_from_a_folder_outside_the_checkout_find_the_shipped_pa
 
     validated = _carevalue("validate", cwd=elsewhere)
     assert validated.returncode == 0, validated.stderr
-    assert "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke." in validated.stdout
+    assert (
+        "3 condition packs valid: hepatitis_c, infective_endocarditis, stroke." in validated.stdout
+    )
 
     write_extract(elsewhere / "extract")
     ingested = _carevalue("ingest", "extract", "--warehouse", "w.duckdb", cwd=elsewhere)

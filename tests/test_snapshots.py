@@ -45,40 +45,65 @@ def _fake_run(con, run_id: str, *, episodes: int = 3, versions: dict | None = No
     """Tables as a run leaves them (``<name>__<run id>``, a ``runs`` row) and as loads leave
     them (``load_log``, ``dq_results``, ``quarantine`` with raw rows)."""
     frames = {
-        "episodes": pd.DataFrame({
-            "episode_id": [f"{run_id}-e{i}" for i in range(episodes)],
-            "condition": "stroke",
-            "patient_id": [f"hash{i}" for i in range(episodes)],
-            "index_at": pd.to_datetime(["2021-01-01 10:00"] * episodes),
-        }),
+        "episodes": pd.DataFrame(
+            {
+                "episode_id": [f"{run_id}-e{i}" for i in range(episodes)],
+                "condition": "stroke",
+                "patient_id": [f"hash{i}" for i in range(episodes)],
+                "index_at": pd.to_datetime(["2021-01-01 10:00"] * episodes),
+            }
+        ),
         "episode_costs": pd.DataFrame({"episode_id": [f"{run_id}-e0"], "amount": [12.5]}),
         "activity_costs": pd.DataFrame({"activity_id": ["A1"], "amount": [12.5]}),
         "metric_series": pd.DataFrame({"condition": ["stroke"], "value": [0.5]}),
     }
     for name, frame in frames.items():
         con.create_table(f"{name}__{run_id}", ibis.memtable(frame), overwrite=True)
-    row = pd.DataFrame([{
-        "run_id": run_id,
-        "started_at": pd.Timestamp("2024-01-01 09:00"),
-        "finished_at": pd.Timestamp.now(),
-        "packs": json.dumps(versions or VERSIONS),
-        "data_first_date": "2019-04-01",
-        "data_last_date": "2024-03-29",
-        "episodes": json.dumps({"stroke": episodes}),
-        "seconds": json.dumps({"stroke": 0.1}),
-    }])
+    row = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "started_at": pd.Timestamp("2024-01-01 09:00"),
+                "finished_at": pd.Timestamp.now(),
+                "packs": json.dumps(versions or VERSIONS),
+                "data_first_date": "2019-04-01",
+                "data_last_date": "2024-03-29",
+                "episodes": json.dumps({"stroke": episodes}),
+                "seconds": json.dumps({"stroke": 0.1}),
+            }
+        ]
+    )
     known = con.table("runs").execute() if "runs" in con.list_tables() else None
     runs = row if known is None else pd.concat([known, row], ignore_index=True)
     con.create_table("runs", ibis.memtable(runs), overwrite=True)
     if "quarantine" in con.list_tables():
         return
-    con.create_table("load_log", ibis.memtable(pd.DataFrame({
-        "load_id": ["L1"], "loaded_at": [pd.Timestamp("2024-01-01 08:00")], "feed": ["patients"],
-        "rows_read": [10], "key_fingerprint": ["0123456789abcdef"],
-    })))
-    con.create_table("dq_results", ibis.memtable(pd.DataFrame({
-        "load_id": ["L1"], "check_id": ["orphans"], "rows": [2],
-    })))
+    con.create_table(
+        "load_log",
+        ibis.memtable(
+            pd.DataFrame(
+                {
+                    "load_id": ["L1"],
+                    "loaded_at": [pd.Timestamp("2024-01-01 08:00")],
+                    "feed": ["patients"],
+                    "rows_read": [10],
+                    "key_fingerprint": ["0123456789abcdef"],
+                }
+            )
+        ),
+    )
+    con.create_table(
+        "dq_results",
+        ibis.memtable(
+            pd.DataFrame(
+                {
+                    "load_id": ["L1"],
+                    "check_id": ["orphans"],
+                    "rows": [2],
+                }
+            )
+        ),
+    )
     con.create_table("quarantine", ibis.memtable(_quarantine()))
 
 
@@ -92,16 +117,29 @@ def _quarantine() -> pd.DataFrame:
         ("patients", "birth_date", "birth_date is blank"),
         ("encounters", "end_at", "end_at 'x' is before start_at 'it's 9'"),
         ("activities", "start_at", "start_at 'Mr Secret\nSmith' is not a date"),
-        ("activities", "activity_id",
-         "activity_id 'A9' repeats row 3 (duplicate key; the first row was loaded)"),
+        (
+            "activities",
+            "activity_id",
+            "activity_id 'A9' repeats row 3 (duplicate key; the first row was loaded)",
+        ),
         ("activities", None, "has 3 values where the header has 14"),
     ]
-    return pd.DataFrame([
-        {"load_id": "L1", "feed": feed, "file": f"{feed}.csv", "file_sha256": "abc", "row": i + 2,
-         "column": column, "value": "v", "reason": f"{feed}.csv row {i + 2}: {reason}",
-         "raw_row": f"{NHS_NUMBER},Mr Secret Smith"}
-        for i, (feed, column, reason) in enumerate(rows)
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "load_id": "L1",
+                "feed": feed,
+                "file": f"{feed}.csv",
+                "file_sha256": "abc",
+                "row": i + 2,
+                "column": column,
+                "value": "v",
+                "reason": f"{feed}.csv row {i + 2}: {reason}",
+                "raw_row": f"{NHS_NUMBER},Mr Secret Smith",
+            }
+            for i, (feed, column, reason) in enumerate(rows)
+        ]
+    )
 
 
 @pytest.fixture
@@ -152,7 +190,12 @@ def test_a_snapshot_holds_the_run_its_manifest_and_its_packs_but_no_raw_rows(con
     assert manifest["run"]["episodes"] == {"stroke": 3}
     assert manifest["carevalue_version"] and manifest["published_at"]
     assert set(manifest["tables"]) == {
-        "episodes", "episode_costs", "metric_series", "runs", "load_log", "dq_results",
+        "episodes",
+        "episode_costs",
+        "metric_series",
+        "runs",
+        "load_log",
+        "dq_results",
         "quarantine_summary",
     }
     assert manifest["tables"]["episodes"]["rows"] == 3
@@ -323,7 +366,8 @@ def test_carevalue_run_prints_the_run_then_says_plainly_why_it_was_not_published
     monkeypatch.setattr(runs, "run_pipeline", run_pipeline)
     (tmp_path / "not-a-folder").write_text("")
     result = CliRunner().invoke(
-        app, ["run", "--warehouse", str(tmp_path / "w.duckdb")],
+        app,
+        ["run", "--warehouse", str(tmp_path / "w.duckdb")],
         env={SNAPSHOTS_ENV: str(tmp_path / "not-a-folder"), "COLUMNS": "200"},
     )
     assert "Run 20240101T000000Z_aaaaaa" in result.output  # the run's figures first
@@ -353,7 +397,9 @@ def test_a_run_publishes_its_tables_as_they_are_in_the_warehouse(trust, tmp_path
     record_service_changes(con, demo_service_changes(trust.extract))
     root = tmp_path / "snapshots"
     report = run_pipeline(
-        con, PACKS, load_costing_rules("synthetic"),
+        con,
+        PACKS,
+        load_costing_rules("synthetic"),
         publish=lambda con, run_id: publish_snapshot(con, run_id, root, packs=PACKS),
     )
     snap = current_snapshot(root)
@@ -379,7 +425,8 @@ def test_a_run_publishes_its_tables_as_they_are_in_the_warehouse(trust, tmp_path
         pd.testing.assert_frame_equal(
             theirs.sort_values(key).head(50).reset_index(drop=True),
             mine.sort_values(key).head(50).reset_index(drop=True),
-            check_dtype=False, check_exact=False,
+            check_dtype=False,
+            check_exact=False,
         )
     assert snap.manifest["run"]["episodes"] == report.episodes
     assert snap.manifest["packs"] == VERSIONS
@@ -409,8 +456,13 @@ print(rows == sum(snap.manifest["tables"][n]["rows"] for n in names), flush=True
 def _carevalue(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREVALUE_")}
     return subprocess.run(
-        [sys.executable, "-m", "carevalue", *args], cwd=cwd, env={**env, "COLUMNS": "160"},
-        capture_output=True, text=True, timeout=600, check=False,
+        [sys.executable, "-m", "carevalue", *args],
+        cwd=cwd,
+        env={**env, "COLUMNS": "160"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -426,7 +478,9 @@ def test_carevalue_run_publishes_and_a_reader_of_the_snapshot_never_blocks_the_n
     assert snap is not None and f"Published the run for the web app: {snap.path}" in first.stdout
 
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-c", READER, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
     )
     try:
@@ -460,7 +514,12 @@ def test_a_snapshot_of_a_spark_warehouse_is_the_same_parquet(spark_backend, tmp_
         _fake_run(con, run_id)
         snap = current_snapshot(publish_snapshot(con, run_id, tmp_path, packs=PACKS).parent)
         assert set(snap.manifest["tables"]) == {
-            "episodes", "episode_costs", "metric_series", "runs", "load_log", "dq_results",
+            "episodes",
+            "episode_costs",
+            "metric_series",
+            "runs",
+            "load_log",
+            "dq_results",
             "quarantine_summary",
         }
         episodes = snap.table("episodes")

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import _spark_skip_reason, write_extract
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -44,7 +43,12 @@ def carevalue(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env.pop("CAREVALUE_WAREHOUSE", None)
     return subprocess.run(
         [sys.executable, "-m", "carevalue", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 

@@ -255,7 +255,7 @@ def test_shift_of_seven_points_on_one_side():
     # Moving ranges: five 6s, 4->8 = 4, six 1s (8<->9), 8->4 = 4, five 6s: 74/18 = 4.111;
     # cut 13.4, nothing screened. The run sits well inside the 2-sigma lines.
     assert df["amr"].iloc[0] == pytest.approx(74 / 18, abs=1e-12)
-    assert flagged(df) == {i: "7 Points Above CL" for i in range(6, 13)}
+    assert flagged(df) == dict.fromkeys(range(6, 13), "7 Points Above CL")
     assert set(df["point_type"].iloc[6:13]) == {"special_cause_improvement"}
 
 
@@ -272,7 +272,7 @@ def test_a_point_on_the_mean_breaks_a_shift():
     assert flagged(df) == {}
     # With a 9 there instead (mean 121/15 = 8.07) the 7 points are all above: a shift.
     y[9] = 9
-    assert flagged(spc.xmr(y)) == {i: "7 Points Above CL" for i in range(6, 13)}
+    assert flagged(spc.xmr(y)) == dict.fromkeys(range(6, 13), "7 Points Above CL")
 
 
 # A rising run of exactly 7 (6 strictly increasing steps) after alternating points.
@@ -284,12 +284,12 @@ TREND = [3, 5, 3, 5, 1, 2, 3, 4, 5, 6, 7, 3, 5]
 def test_trend_of_seven_points():
     df = spc.xmr(TREND)
     assert limits(df) == pytest.approx((4 - 2.66 * 22 / 12, 4, 4 + 2.66 * 22 / 12), abs=1e-9)
-    assert flagged(df) == {i: "7 Point Trend (Increasing)" for i in range(4, 11)}
+    assert flagged(df) == dict.fromkeys(range(4, 11), "7 Point Trend (Increasing)")
     # The score comes from the trend's direction, so even the points below the mean
     # (1, 2, 3) are improvement when higher is better.
     assert set(df["point_type"].iloc[4:11]) == {"special_cause_improvement"}
     falling = spc.xmr([-v for v in TREND])
-    assert flagged(falling) == {i: "7 Point Trend (Decreasing)" for i in range(4, 11)}
+    assert flagged(falling) == dict.fromkeys(range(4, 11), "7 Point Trend (Decreasing)")
     assert set(falling["point_type"].iloc[4:11]) == {"special_cause_concern"}
 
 
@@ -350,7 +350,7 @@ def test_outside_limits_beats_trend():
     df = spc.xmr([9, 11] * 6 + [8, 9, 10, 11, 12, 13, 20] + [9, 11])
     assert df["upl"].iloc[0] == pytest.approx(223 / 21 + 2.66 * 39 / 19, abs=1e-9)
     assert flagged(df) == {
-        **{i: "7 Point Trend (Increasing)" for i in range(12, 18)},
+        **dict.fromkeys(range(12, 18), "7 Point Trend (Increasing)"),
         18: "Above UCL",
     }
 
@@ -362,7 +362,7 @@ def test_trend_beats_shift_so_a_falling_trend_above_the_mean_is_concern():
     assert df["mean"].iloc[0] == pytest.approx(227.5 / 21, abs=1e-12)
     assert flagged(df) == {
         11: "7 Points Above CL",
-        **{i: "7 Point Trend (Decreasing)" for i in range(12, 20)},
+        **dict.fromkeys(range(12, 20), "7 Point Trend (Decreasing)"),
     }
     assert df["point_type"].iloc[11] == "special_cause_improvement"
     # Above the mean, yet concern: higher is better and the trend is falling (§1.3).
@@ -375,7 +375,7 @@ def test_two_in_three_beats_shift():
     # 4, 4, 4, 3, 2, 2: 48/21 = 2.286. 2-sigma line = 11 + 1.7733 x 2.286 = 15.05 < 16.
     df = spc.xmr([9, 11] * 6 + [12, 13, 12, 16, 12, 16, 12] + [9, 11, 9])
     assert limits(df) == pytest.approx((11 - 2.66 * 48 / 21, 11, 11 + 2.66 * 48 / 21), abs=1e-9)
-    shift = {i: "7 Points Above CL" for i in range(12, 19)}
+    shift = dict.fromkeys(range(12, 19), "7 Points Above CL")
     assert flagged(df) == {**shift, 15: "2 in 3 Above CL", 17: "2 in 3 Above CL"}
     assert list(df["rule"].iloc[12:19]) == [
         "shift",
@@ -418,9 +418,9 @@ REBASE_SERIES = [9, 11] * 6 + [5, 6, 7] + [8, 9, 10, 11] + [9, 11] * 4 + [9]
 
 
 def test_runs_do_not_cross_a_rebase_boundary():
-    assert flagged(spc.xmr(REBASE_SERIES)) == {
-        i: "7 Point Trend (Increasing)" for i in range(12, 19)
-    }
+    assert flagged(spc.xmr(REBASE_SERIES)) == dict.fromkeys(
+        range(12, 19), "7 Point Trend (Increasing)"
+    )
     # Rebase at position 16 (row 15, the 8): the trend is split 3 + 4 and flags nothing.
     df = spc.xmr(REBASE_SERIES, rebase=[16])
     assert flagged(df) == {}
@@ -455,7 +455,7 @@ def test_fix_after_n_points_extends_the_baseline_limits():
     assert limits(df, 17) == pytest.approx((10 - 5.32, 10, 10 + 5.32), abs=1e-12)
     assert set(df["mean"]) == {10}
     # The last baseline point (11) is above the mean and so are the six 20s: a shift.
-    assert flagged(df) == {11: "7 Points Above CL", **{i: "Above UCL" for i in range(12, 18)}}
+    assert flagged(df) == {11: "7 Points Above CL", **dict.fromkeys(range(12, 18), "Above UCL")}
     # Unfixed, the 20s are part of the chart's own mean: (120 + 120) / 18 = 13.33.
     assert spc.xmr(y)["mean"].iloc[0] == pytest.approx(240 / 18)
 

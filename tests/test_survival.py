@@ -79,7 +79,10 @@ def test_published_survival_for_6mp(leukaemia):
 
 
 def test_product_limit_by_hand(leukaemia):
-    for group, times, events in (("6-MP", MP_TIMES, MP_EVENTS), ("placebo", PLACEBO_TIMES, PLACEBO_EVENTS)):
+    for group, times, events in (
+        ("6-MP", MP_TIMES, MP_EVENTS),
+        ("placebo", PLACEBO_TIMES, PLACEBO_EVENTS),
+    ):
         by_hand = product_limit(times, events)
         s = curve(leukaemia, group)
         assert s[0] == 1.0
@@ -91,7 +94,16 @@ def test_product_limit_by_hand(leukaemia):
 
 def test_one_row_per_distinct_time_with_counts(leukaemia):
     mp = leukaemia[leukaemia["group"] == "6-MP"]
-    assert list(leukaemia.columns) == ["group", "time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper"]
+    assert list(leukaemia.columns) == [
+        "group",
+        "time",
+        "at_risk",
+        "events",
+        "censored",
+        "survival",
+        "ci_lower",
+        "ci_upper",
+    ]
     assert list(mp["time"]) == [0, 6, 7, 9, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 34, 35]
     assert list(mp["at_risk"]) == [21, 21, 17, 16, 15, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 2, 1]
     assert list(mp["events"]) == [0, 3, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0]
@@ -147,9 +159,70 @@ def test_logrank_for_the_leukaemia_trial(leukaemia):
 
 
 def test_three_group_logrank_matches_lifelines():
-    durations = [10.7, 3.1, 53.8, 3.7, 1.2, 18.0, 5.0, 5.5, 0.3, 7.6, 10.4, 2.3, 16.8, 2.1, 7.9,
-                 1.3, 9.2, 4.6, 6.9, 26.5, 11.1, 9.0, 28.4, 20.3, 11.7, 3.3, 14.3, 1.6, 84.2, 2.4]
-    events = [1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1]
+    durations = [
+        10.7,
+        3.1,
+        53.8,
+        3.7,
+        1.2,
+        18.0,
+        5.0,
+        5.5,
+        0.3,
+        7.6,
+        10.4,
+        2.3,
+        16.8,
+        2.1,
+        7.9,
+        1.3,
+        9.2,
+        4.6,
+        6.9,
+        26.5,
+        11.1,
+        9.0,
+        28.4,
+        20.3,
+        11.7,
+        3.3,
+        14.3,
+        1.6,
+        84.2,
+        2.4,
+    ]
+    events = [
+        1,
+        0,
+        1,
+        0,
+        1,
+        1,
+        1,
+        1,
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+        0,
+        1,
+        1,
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]
     groups = ["x"] * 10 + ["y"] * 10 + ["z"] * 10
     logrank = kaplan_meier(durations, events, groups).attrs["logrank"]
     assert logrank["df"] == 2
@@ -203,7 +276,12 @@ def test_all_censored_curve_stays_at_one():
     [
         ([1, -2, 3], [1, 1, 1], None, "Duration at index 1 is negative"),
         ([1, float("nan"), 3], [1, 1, 1], None, "Duration at index 1 is nan"),
-        (pd.Series([1, 2, 3], index=["p1", "p2", "p3"]), [1, 2, 0], None, "Event at index 'p2' is 2"),
+        (
+            pd.Series([1, 2, 3], index=["p1", "p2", "p3"]),
+            [1, 2, 0],
+            None,
+            "Event at index 'p2' is 2",
+        ),
         ([1, 2, 3], [True, None, False], None, "Event at index 1 is None"),
         ([1, 2, 3], [1.0, float("nan"), 0.0], None, "Event at index 1 is nan"),
         ([1, 2, 3], ["1", 0, 1], None, "Event at index 0 is '1'"),
@@ -223,7 +301,10 @@ def test_same_numbers_as_statsmodels(leukaemia):
     and the log-rank statistic must agree."""
     from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-    for group, times, events in (("6-MP", MP_TIMES, MP_EVENTS), ("placebo", PLACEBO_TIMES, PLACEBO_EVENTS)):
+    for group, times, events in (
+        ("6-MP", MP_TIMES, MP_EVENTS),
+        ("placebo", PLACEBO_TIMES, PLACEBO_EVENTS),
+    ):
         reference = SurvfuncRight(np.array(times, float), np.array(events, float))
         ours = leukaemia[(leukaemia["group"] == group) & (leukaemia["events"] > 0)]
         np.testing.assert_allclose(ours["time"], reference.surv_times)
@@ -232,10 +313,15 @@ def test_same_numbers_as_statsmodels(leukaemia):
         s, se = reference.surv_prob, reference.surv_prob_se
         inside = (s > 0) & (s < 1)
         half = 1.959963984540054 * se[inside] / (s[inside] * np.abs(np.log(s[inside])))
-        np.testing.assert_allclose(ours["ci_lower"].to_numpy()[inside], s[inside] ** np.exp(half), rtol=1e-9)
-        np.testing.assert_allclose(ours["ci_upper"].to_numpy()[inside], s[inside] ** np.exp(-half), rtol=1e-9)
+        np.testing.assert_allclose(
+            ours["ci_lower"].to_numpy()[inside], s[inside] ** np.exp(half), rtol=1e-9
+        )
+        np.testing.assert_allclose(
+            ours["ci_upper"].to_numpy()[inside], s[inside] ** np.exp(-half), rtol=1e-9
+        )
     statistic, p_value = survdiff(
-        np.array(MP_TIMES + PLACEBO_TIMES, float), np.array(MP_EVENTS + PLACEBO_EVENTS, float),
+        np.array(MP_TIMES + PLACEBO_TIMES, float),
+        np.array(MP_EVENTS + PLACEBO_EVENTS, float),
         np.array(["6-MP"] * 21 + ["placebo"] * 21),
     )
     assert leukaemia.attrs["logrank"]["statistic"] == pytest.approx(statistic, rel=1e-9)

@@ -52,6 +52,7 @@ def _fault(manifest: dict, feed: str, name: str) -> int:
 
 # --- Determinism ----------------------------------------------------------------------------
 
+
 def test_same_seed_gives_byte_identical_files_and_another_seed_differs(tmp_path):
     n = CHUNK_SIZE + 500  # crosses a chunk boundary
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
@@ -75,9 +76,13 @@ def test_progress_is_reported_after_each_chunk(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"patients": 0}, "at least 1"), ({"patients": -5}, "at least 1"),
-     ({"patients": 10, "file_format": "xlsx"}, "Unknown file format"),
-     ({"patients": 2.5}, "whole number"), ({"patients": 10, "seed": -1}, "seed")],
+    [
+        ({"patients": 0}, "at least 1"),
+        ({"patients": -5}, "at least 1"),
+        ({"patients": 10, "file_format": "xlsx"}, "Unknown file format"),
+        ({"patients": 2.5}, "whole number"),
+        ({"patients": 10, "seed": -1}, "seed"),
+    ],
 )
 def test_bad_arguments_raise_a_plain_sentence(tmp_path, kwargs, message):
     args = {"seed": 1, **kwargs}
@@ -97,15 +102,19 @@ def test_parquet_and_csv_hold_the_same_rows(tmp_path):
         for field in schema(feed):
             left, right = from_csv[field.name], from_parquet[field.name]
             if str(field.type) in ("int64", "double"):
-                np.testing.assert_allclose(pd.to_numeric(left).to_numpy(dtype=float),
-                                           pd.to_numeric(right).to_numpy(dtype=float),
-                                           err_msg=f"{feed}.{field.name}")
+                np.testing.assert_allclose(
+                    pd.to_numeric(left).to_numpy(dtype=float),
+                    pd.to_numeric(right).to_numpy(dtype=float),
+                    err_msg=f"{feed}.{field.name}",
+                )
             else:
                 assert left.fillna("<null>").tolist() == right.fillna("<null>").tolist(), (
-                    f"{feed}.{field.name}")
+                    f"{feed}.{field.name}"
+                )
 
 
 # --- The contract ---------------------------------------------------------------------------
+
 
 def test_every_file_has_exactly_the_feed_columns_plus_documented_extras(trust):
     out, manifest = trust
@@ -118,8 +127,10 @@ def test_every_file_has_exactly_the_feed_columns_plus_documented_extras(trust):
 
 def test_allowed_values_and_ranges_hold_apart_from_injected_faults(trust, frames):
     _, manifest = trust
-    expected_bad = {("patients", "sex"): _fault(manifest, "patients", "invalid_sex"),
-                    ("patients", "imd_decile"): _fault(manifest, "patients", "invalid_imd_decile")}
+    expected_bad = {
+        ("patients", "sex"): _fault(manifest, "patients", "invalid_sex"),
+        ("patients", "imd_decile"): _fault(manifest, "patients", "invalid_imd_decile"),
+    }
     for feed_name, frame in frames.items():
         feed = feeds.FEEDS[feed_name]
         for column in feed.columns:
@@ -139,7 +150,8 @@ def test_allowed_values_and_ranges_hold_apart_from_injected_faults(trust, frames
             if column.pattern is not None:
                 bad += int((~present.str.fullmatch(column.pattern)).sum())
             assert bad == expected_bad.get((feed_name, column.name), 0), (
-                f"{feed_name}.{column.name}")
+                f"{feed_name}.{column.name}"
+            )
 
 
 def test_timestamps_and_dates_are_iso_and_within_the_period(trust, frames):
@@ -189,29 +201,40 @@ def test_modulus_11_check_digit_matches_a_worked_example():
 
 # --- Faults, exactly counted ---------------------------------------------------------------
 
+
 def test_fault_counts_in_the_manifest_match_the_files(trust, frames):
     _, manifest = trust
     pat, enc, dx, act = (frames[f] for f in ("patients", "encounters", "diagnoses", "activities"))
 
-    assert int(pat["sex"].isin(["mael", "femlae"]).sum()) == _fault(manifest, "patients", "invalid_sex")
+    assert int(pat["sex"].isin(["mael", "femlae"]).sum()) == _fault(
+        manifest, "patients", "invalid_sex"
+    )
     assert int((pd.to_numeric(pat["imd_decile"]) == 11).sum()) == _fault(
-        manifest, "patients", "invalid_imd_decile")
+        manifest, "patients", "invalid_imd_decile"
+    )
     assert int((_dates(pat["death_date"]) < _dates(pat["birth_date"])).sum()) == _fault(
-        manifest, "patients", "death_before_birth")
+        manifest, "patients", "death_before_birth"
+    )
 
     blank_end = int(enc["end_at"].isna().sum())
-    assert blank_end == (_fault(manifest, "encounters", "missing_discharge")
-                         + manifest["open_at_cutoff"]["encounters"])
+    assert blank_end == (
+        _fault(manifest, "encounters", "missing_discharge")
+        + manifest["open_at_cutoff"]["encounters"]
+    )
     # A missing discharge keeps its destination; an encounter open at the cut-off has none.
-    missing = enc["end_at"].isna() & enc["discharge_destination"].notna() & (
-        enc["setting"] == "inpatient")
+    missing = (
+        enc["end_at"].isna()
+        & enc["discharge_destination"].notna()
+        & (enc["setting"] == "inpatient")
+    )
     assert int(missing.sum()) == _fault(manifest, "encounters", "missing_discharge")
     assert int((_ts(enc["end_at"]) < _ts(enc["start_at"])).sum()) == _fault(
-        manifest, "encounters", "end_before_start")
+        manifest, "encounters", "end_before_start"
+    )
 
     known = set(DIAGNOSIS_CODES)
     undotted = dx[(dx["code_system"] == "ICD10") & ~dx["code"].isin(known)]
-    assert int(len(undotted)) == _fault(manifest, "diagnoses", "undotted_icd10")
+    assert len(undotted) == _fault(manifest, "diagnoses", "undotted_icd10")
     sites = dx.merge(enc[["encounter_id", "site"]], on="encounter_id", how="left")["site"]
     assert set(sites[~dx["code"].isin(known)].dropna()) == {"South"}
 
@@ -264,6 +287,7 @@ def test_faults_stay_out_of_pathway_patients(frames):
 
 # --- Plausibility ---------------------------------------------------------------------------
 
+
 def test_pathways_fall_within_the_documented_ranges(trust):
     out, manifest = trust
     p = check_plausibility(out)
@@ -285,8 +309,10 @@ def test_pathways_fall_within_the_documented_ranges(trust):
     assert 0.35 <= ie["surgery_share"] <= 0.55
     assert 0.10 <= ie["in_hospital_mortality"] <= 0.25
     assert 0.18 <= ie["mortality_12m"] <= 0.36
-    assert ie["time_to_antibiotic_median_hours_after"] < 0.7 * ie[
-        "time_to_antibiotic_median_hours_before"]
+    assert (
+        ie["time_to_antibiotic_median_hours_after"]
+        < 0.7 * ie["time_to_antibiotic_median_hours_before"]
+    )
     assert ie["time_to_surgery_median_days_after"] < ie["time_to_surgery_median_days_before"]
 
     assert 0.62 <= hcv["treated_share"] <= 0.85
@@ -370,12 +396,15 @@ def test_manifest_states_the_truths(trust):
     _, manifest = trust
     ie = manifest["truths"]["endocarditis"]
     assert ie["service_change_date"] == "2021-10-01"
-    assert (ie["time_to_antibiotic_median_hours_after"]
-            < ie["time_to_antibiotic_median_hours_before"])
+    assert (
+        ie["time_to_antibiotic_median_hours_after"] < ie["time_to_antibiotic_median_hours_before"]
+    )
     assert ie["mortality_12m_team_odds_ratio"] < 1
     stroke = manifest["truths"]["stroke"]
-    assert stroke["door_to_needle_median_minutes"]["North"] < stroke[
-        "door_to_needle_median_minutes"]["South"]
+    assert (
+        stroke["door_to_needle_median_minutes"]["North"]
+        < stroke["door_to_needle_median_minutes"]["South"]
+    )
     assert manifest["data_cutoff"] == "2024-03-31"
     assert manifest["period"] == {"start": "2019-04-01", "end": "2024-03-31"}
     assert sum(manifest["cohort_patients"].values()) == manifest["patients"] == 20_000

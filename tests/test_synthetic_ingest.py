@@ -40,7 +40,9 @@ def test_every_injected_invalid_row_has_a_reason_naming_its_column(loaded):
             if fault["handling"] != "quarantine":
                 continue
             column = fault["column"]
-            hits = quarantine[(quarantine.feed == feed) & (quarantine.column.str.contains(column, regex=False))]
+            hits = quarantine[
+                (quarantine.feed == feed) & (quarantine.column.str.contains(column, regex=False))
+            ]
             assert len(hits) >= fault["rows"], f"{feed}.{name}"
             assert hits.reason.str.startswith(f"{feed}.csv row ").all()
 
@@ -50,14 +52,23 @@ def test_findings_count_the_flagged_faults_and_the_orphans_quarantine_leaves(loa
     found = {f["check_id"]: f["rows"] for f in report.findings}
     children = manifest["children_of_quarantined_rows"]
     orphans = manifest["faults"]["activities"]["orphan_encounter"]["rows"]
-    assert found["activity_without_encounter"] == orphans + children["encounters.end_before_start"]["activities"]
+    assert (
+        found["activity_without_encounter"]
+        == orphans + children["encounters.end_before_start"]["activities"]
+    )
     assert found["activity_without_patient"] == children["patients.invalid"]["activities"]
     assert found["encounter_without_patient"] == children["patients.invalid"]["encounters"]
     assert found["observation_without_patient"] == children["patients.invalid"]["observations"]
-    assert found["diagnosis_without_encounter"] == children["encounters.end_before_start"]["diagnoses"]
+    assert (
+        found["diagnosis_without_encounter"] == children["encounters.end_before_start"]["diagnoses"]
+    )
     assert found["diagnosis_code_with_dot"] > 0
     missing = manifest["faults"]["encounters"]["missing_discharge"]["rows"]
-    assert missing <= found["inpatient_without_discharge"] <= missing + manifest["open_at_cutoff"]["encounters"]
+    assert (
+        missing
+        <= found["inpatient_without_discharge"]
+        <= missing + manifest["open_at_cutoff"]["encounters"]
+    )
 
 
 def test_no_nhs_number_from_the_synthetic_trust_reaches_the_warehouse(loaded):

@@ -47,7 +47,11 @@ def test_blank_required_value():
         ("imd_decile", "11", "imd_decile '11' is above 10"),
         ("imd_decile", "0", "imd_decile '0' is below 1"),
         ("sex", "M", "sex 'M' is not one of female, male, other, unknown"),
-        ("ethnicity", "Q", "ethnicity 'Q' is not one of A, B, C, D, E, F, G, H, J, K, L, M, N, P, R, S, Z, 99"),
+        (
+            "ethnicity",
+            "Q",
+            "ethnicity 'Q' is not one of A, B, C, D, E, F, G, H, J, K, L, M, N, P, R, S, Z, 99",
+        ),
         ("death_date", "1940-01-01", "death_date '1940-01-01' is before birth_date '1950-01-01'"),
     ],
 )
@@ -77,15 +81,27 @@ def test_allowed_values_match_ignoring_case_and_are_stored_as_declared():
 )
 def test_timestamps_accept_iso_8601_variants(text, expected):
     result = check(
-        "activities", activity_id=["A1"], patient_id=["P1"], activity_type=["imaging"], start_at=[text]
+        "activities",
+        activity_id=["A1"],
+        patient_id=["P1"],
+        activity_type=["imaging"],
+        start_at=[text],
     )
     assert result.problems == []
     assert str(result.good.column("start_at")[0].as_py()) == expected
 
 
-@pytest.mark.parametrize("text", ["2019-13-01", "2019-02-30T10:00:00", "yesterday", "2019-03-01T25:00:00"])
+@pytest.mark.parametrize(
+    "text", ["2019-13-01", "2019-02-30T10:00:00", "yesterday", "2019-03-01T25:00:00"]
+)
 def test_impossible_timestamps_are_problems(text):
-    result = check("activities", activity_id=["A1"], patient_id=["P1"], activity_type=["imaging"], start_at=[text])
+    result = check(
+        "activities",
+        activity_id=["A1"],
+        patient_id=["P1"],
+        activity_type=["imaging"],
+        start_at=[text],
+    )
     assert reasons(result) == [
         f"start_at '{text}' is not a date-time (expected YYYY-MM-DDTHH:MM:SS, local time)"
     ]
@@ -93,8 +109,12 @@ def test_impossible_timestamps_are_problems(text):
 
 def test_end_before_start_is_a_problem_on_the_end_column():
     result = check(
-        "encounters", encounter_id=["E1"], patient_id=["P1"], setting=["inpatient"],
-        start_at=["2020-01-02T10:00:00"], end_at=["2020-01-01T10:00:00"],
+        "encounters",
+        encounter_id=["E1"],
+        patient_id=["P1"],
+        setting=["inpatient"],
+        start_at=["2020-01-02T10:00:00"],
+        end_at=["2020-01-01T10:00:00"],
     )
     assert [(p.column, p.reason) for p in result.problems] == [
         ("end_at", "end_at '2020-01-01T10:00:00' is before start_at '2020-01-02T10:00:00'")
@@ -103,8 +123,12 @@ def test_end_before_start_is_a_problem_on_the_end_column():
 
 def test_numbers_and_negative_minimum():
     result = check(
-        "activities", activity_id=["A1", "A2", "A3"], patient_id=["P1"] * 3, activity_type=["therapy"] * 3,
-        start_at=["2020-01-01"] * 3, minutes=["12.5", "-3", "1e2"],
+        "activities",
+        activity_id=["A1", "A2", "A3"],
+        patient_id=["P1"] * 3,
+        activity_type=["therapy"] * 3,
+        start_at=["2020-01-01"] * 3,
+        minutes=["12.5", "-3", "1e2"],
     )
     assert reasons(result) == ["minutes '-3' is below 0"]
     assert result.good.column("minutes").to_pylist() == [12.5, 100.0]
@@ -112,8 +136,12 @@ def test_numbers_and_negative_minimum():
 
 def test_json_items_must_be_an_object():
     result = check(
-        "prom_responses", response_id=["R1", "R2", "R3"], patient_id=["P1"] * 3, instrument=["mRS"] * 3,
-        collected_at=["2020-01-01"] * 3, items=['{"mrs": 2}', "[1, 2]", "{mrs: 2"],
+        "prom_responses",
+        response_id=["R1", "R2", "R3"],
+        patient_id=["P1"] * 3,
+        instrument=["mRS"] * 3,
+        collected_at=["2020-01-01"] * 3,
+        items=['{"mrs": 2}', "[1, 2]", "{mrs: 2"],
     )
     assert [p.row for p in result.problems] == [3, 4]
     assert result.problems[0].reason == "items '[1, 2]' is not a JSON object"
@@ -121,8 +149,12 @@ def test_json_items_must_be_an_object():
 
 def test_pattern_rule_for_ledger_period():
     result = check(
-        "ledger", period=["2020-01", "2020-13", "Jan-20"], cost_centre=["C"] * 3, expense_code=["E1", "E2", "E3"],
-        expense_type=["pay"] * 3, amount=["1", "2", "3"],
+        "ledger",
+        period=["2020-01", "2020-13", "Jan-20"],
+        cost_centre=["C"] * 3,
+        expense_code=["E1", "E2", "E3"],
+        expense_type=["pay"] * 3,
+        amount=["1", "2", "3"],
     )
     assert reasons(result) == [
         "period '2020-13' is not a month written YYYY-MM",
@@ -139,8 +171,12 @@ def test_several_problems_in_one_row_are_all_reported_and_the_row_counted_once()
 
 def test_extra_columns_are_kept_as_text_and_absent_optional_columns_are_null():
     result = check(
-        "activities", activity_id=["A1"], patient_id=["P1"], activity_type=["theatre"],
-        start_at=["2020-01-01T08:00"], staff_present=["5"],
+        "activities",
+        activity_id=["A1"],
+        patient_id=["P1"],
+        activity_type=["theatre"],
+        start_at=["2020-01-01T08:00"],
+        staff_present=["5"],
     )
     assert result.good.column("staff_present").to_pylist() == ["5"]
     assert result.good.column("department").to_pylist() == [None]
@@ -149,8 +185,12 @@ def test_extra_columns_are_kept_as_text_and_absent_optional_columns_are_null():
 
 def test_composite_key_treats_blank_parts_as_equal():
     result = check(
-        "observations", patient_id=["P1", "P1"], encounter_id=["", ""], observed_at=["2020-01-01T10:00"] * 2,
-        code=["AST", "AST"], value_num=["1", "2"],
+        "observations",
+        patient_id=["P1", "P1"],
+        encounter_id=["", ""],
+        observed_at=["2020-01-01T10:00"] * 2,
+        code=["AST", "AST"],
+        value_num=["1", "2"],
     )
     keys = result.good.column("_key").to_pylist()
     assert keys[0] == keys[1]

@@ -34,8 +34,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 from carevalue.conditions import shipped_conditions
 from carevalue.disclosure import suppress_small_cells, too_few_note
-from carevalue.value import intervals
-from carevalue.value.prom_response import ipw_mean, prom_response
 from carevalue.outcomes.risk_models import (
     c_statistic,
     calibration_by_decile,
@@ -44,9 +42,11 @@ from carevalue.outcomes.risk_models import (
     fit_risk_model,
     predict,
 )
-from carevalue.value.value_sensitivity import value_sensitivity, weight_sets
 from carevalue.packs import load_packs
 from carevalue.packs.measures import RiskModel
+from carevalue.value import intervals
+from carevalue.value.prom_response import ipw_mean, prom_response
+from carevalue.value.value_sensitivity import value_sensitivity, weight_sets
 
 Z = stats.norm.ppf(0.975)
 
@@ -75,7 +75,17 @@ def test_wilson_matches_newcombe_1998_table_1(events, n, lower, upper):
 
 
 def test_wilson_matches_statsmodels_and_its_defining_equation():
-    for events, n in [(0, 1), (1, 1), (0, 5), (3, 7), (7, 7), (1, 50), (49, 50), (500, 1000), (2, 10000)]:
+    for events, n in [
+        (0, 1),
+        (1, 1),
+        (0, 5),
+        (3, 7),
+        (7, 7),
+        (1, 50),
+        (49, 50),
+        (500, 1000),
+        (2, 10000),
+    ]:
         got = intervals.wilson(events, n)
         reference = proportion_confint(events, n, alpha=0.05, method="wilson")
         assert got == pytest.approx(reference, abs=1e-12), (events, n)
@@ -215,15 +225,22 @@ def test_ratio_of_sums_agrees_with_a_bootstrap():
 
 def test_ratio_of_sums_edge_cases():
     assert all(math.isnan(v) for v in intervals.ratio_of_sums(np.array([]), np.array([])))
-    assert all(math.isnan(v) for v in intervals.ratio_of_sums(np.array([1.0, 2.0]), np.array([0.0, 0.0])))
+    assert all(
+        math.isnan(v) for v in intervals.ratio_of_sums(np.array([1.0, 2.0]), np.array([0.0, 0.0]))
+    )
     ratio, lower, upper = intervals.ratio_of_sums(np.array([3.0]), np.array([2.0]))
     assert ratio == 1.5 and math.isnan(lower) and math.isnan(upper)
 
 
 # ============================================================================ risk models
 
-TRUE = {"intercept": -2.5, "age": 0.05, "nihss": 0.12, "stroke_type[haemorrhagic]": 1.1,
-        "stroke_type[unknown]": -0.6}
+TRUE = {
+    "intercept": -2.5,
+    "age": 0.05,
+    "nihss": 0.12,
+    "stroke_type[haemorrhagic]": 1.1,
+    "stroke_type[unknown]": -0.6,
+}
 
 
 def _logistic_data(n: int = 5000, seed: int = 2026) -> pd.DataFrame:
@@ -231,11 +248,17 @@ def _logistic_data(n: int = 5000, seed: int = 2026) -> pd.DataFrame:
     age = rng.normal(0.0, 12.0, n)  # centred age
     nihss = rng.integers(0, 26, n).astype(float)
     stroke_type = rng.choice(["ischaemic", "haemorrhagic", "unknown"], size=n, p=[0.7, 0.2, 0.1])
-    eta = (TRUE["intercept"] + TRUE["age"] * age + TRUE["nihss"] * nihss
-           + TRUE["stroke_type[haemorrhagic]"] * (stroke_type == "haemorrhagic")
-           + TRUE["stroke_type[unknown]"] * (stroke_type == "unknown"))
+    eta = (
+        TRUE["intercept"]
+        + TRUE["age"] * age
+        + TRUE["nihss"] * nihss
+        + TRUE["stroke_type[haemorrhagic]"] * (stroke_type == "haemorrhagic")
+        + TRUE["stroke_type[unknown]"] * (stroke_type == "unknown")
+    )
     died = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-    return pd.DataFrame({"cm_age": age, "cm_nihss": nihss, "cm_stroke_type": stroke_type, "value": died})
+    return pd.DataFrame(
+        {"cm_age": age, "cm_nihss": nihss, "cm_stroke_type": stroke_type, "value": died}
+    )
 
 
 LOGISTIC = RiskModel(family="logistic", variables=("age", "nihss", "stroke_type"))
@@ -252,9 +275,13 @@ def logistic_fit(logistic_data):
 
 
 def _statsmodels_logit(data: pd.DataFrame):
-    fit = smf.logit("value ~ cm_age + cm_nihss + C(cm_stroke_type, Treatment('ischaemic'))", data).fit(disp=0)
+    fit = smf.logit(
+        "value ~ cm_age + cm_nihss + C(cm_stroke_type, Treatment('ischaemic'))", data
+    ).fit(disp=0)
     names = {
-        "Intercept": "intercept", "cm_age": "age", "cm_nihss": "nihss",
+        "Intercept": "intercept",
+        "cm_age": "age",
+        "cm_nihss": "nihss",
         "C(cm_stroke_type, Treatment('ischaemic'))[T.haemorrhagic]": "stroke_type[haemorrhagic]",
         "C(cm_stroke_type, Treatment('ischaemic'))[T.unknown]": "stroke_type[unknown]",
     }
@@ -265,9 +292,17 @@ def test_logistic_fit_recovers_known_coefficients(logistic_data, logistic_fit):
     fitted, levels = logistic_fit
     assert fitted.fitted and fitted.reason == "fitted on 5000 episodes"
     assert fitted.n == 5000
-    assert fitted.events == int(min(logistic_data["value"].sum(), 5000 - logistic_data["value"].sum()))
+    assert fitted.events == int(
+        min(logistic_data["value"].sum(), 5000 - logistic_data["value"].sum())
+    )
     assert levels == {"stroke_type": ["ischaemic", "haemorrhagic", "unknown"]}
-    assert fitted.terms == ["intercept", "age", "nihss", "stroke_type[haemorrhagic]", "stroke_type[unknown]"]
+    assert fitted.terms == [
+        "intercept",
+        "age",
+        "nihss",
+        "stroke_type[haemorrhagic]",
+        "stroke_type[unknown]",
+    ]
     _, se = _statsmodels_logit(logistic_data)
     for term, truth in TRUE.items():
         assert abs(fitted.coefficients[term] - truth) < 4 * se[term], term
@@ -284,7 +319,9 @@ def test_logistic_fit_quality_figures(logistic_data, logistic_fit):
     fitted, _ = logistic_fit
     x, _ = design_matrix(logistic_data, LOGISTIC.variables)
     expected = predict(fitted, x)
-    assert fitted.c_statistic == pytest.approx(c_statistic(logistic_data["value"].to_numpy(), expected))
+    assert fitted.c_statistic == pytest.approx(
+        c_statistic(logistic_data["value"].to_numpy(), expected)
+    )
     assert 0.7 < fitted.c_statistic < 0.95
     calibration = fitted.calibration
     assert list(calibration["decile"]) == list(range(1, 11))
@@ -292,7 +329,9 @@ def test_logistic_fit_quality_figures(logistic_data, logistic_fit):
     assert calibration["expected"].is_monotonic_increasing
     # A correctly specified model: mean expected = mean observed (logistic score equation),
     # and each tenth observed within a few binomial standard errors of expected.
-    assert (calibration["expected"] * calibration["n"]).sum() == pytest.approx(logistic_data["value"].sum(), rel=1e-6)
+    assert (calibration["expected"] * calibration["n"]).sum() == pytest.approx(
+        logistic_data["value"].sum(), rel=1e-6
+    )
     se = np.sqrt(calibration["expected"] * (1 - calibration["expected"]) / calibration["n"])
     assert ((calibration["observed"] - calibration["expected"]).abs() < 4 * se).all()
 
@@ -304,10 +343,13 @@ def test_gamma_fit_equals_statsmodels_glm():
     mu = np.exp(3.5 + 0.01 * age + 0.02 * nihss)
     minutes = rng.gamma(shape=4.0, scale=mu / 4.0)
     data = pd.DataFrame({"cm_age": age, "cm_nihss": nihss, "value": minutes})
-    fitted, _ = fit_risk_model("door_to_needle", RiskModel(family="gamma", variables=("age", "nihss")), data)
+    fitted, _ = fit_risk_model(
+        "door_to_needle", RiskModel(family="gamma", variables=("age", "nihss")), data
+    )
     assert fitted.fitted and fitted.c_statistic is None
-    reference = smf.glm("value ~ cm_age + cm_nihss", data,
-                        family=sm.families.Gamma(link=sm.families.links.Log())).fit()
+    reference = smf.glm(
+        "value ~ cm_age + cm_nihss", data, family=sm.families.Gamma(link=sm.families.links.Log())
+    ).fit()
     got = [fitted.coefficients[t] for t in ("intercept", "age", "nihss")]
     assert got == pytest.approx(list(reference.params), rel=1e-6)
     assert got == pytest.approx([3.5, 0.01, 0.02], abs=4 * reference.bse.max())
@@ -319,8 +361,13 @@ def _rare_events(events: int, n: int = 400, ones_are_rare: bool = True) -> pd.Da
     value[rng.choice(n, events, replace=False)] = 1.0
     if not ones_are_rare:
         value = 1.0 - value
-    return pd.DataFrame({"cm_age": rng.normal(0, 10, n), "cm_nihss": rng.integers(0, 25, n).astype(float),
-                         "value": value})
+    return pd.DataFrame(
+        {
+            "cm_age": rng.normal(0, 10, n),
+            "cm_nihss": rng.integers(0, 25, n).astype(float),
+            "value": value,
+        }
+    )
 
 
 @pytest.mark.parametrize("ones_are_rare", [True, False])
@@ -341,7 +388,9 @@ def test_events_per_variable_rule_at_the_threshold(ones_are_rare):
 def test_events_per_variable_counts_category_terms_and_episodes_for_numbers():
     # stroke_type with three categories is two terms, so age + stroke_type need 30 events.
     data = _logistic_data(2000)
-    model = RiskModel(family="logistic", variables=("age", "stroke_type"), min_events_per_variable=500)
+    model = RiskModel(
+        family="logistic", variables=("age", "stroke_type"), min_events_per_variable=500
+    )
     fitted, _ = fit_risk_model("death_90d", model, data)
     assert not fitted.fitted
     assert "for 3 terms" in fitted.reason and "(1500)" in fitted.reason
@@ -384,40 +433,68 @@ def test_gamma_refuses_values_that_are_not_positive():
 
 
 def test_text_variable_gets_indicators_against_the_most_common_category():
-    frame = pd.DataFrame({
-        "cm_age": ["70", "81", None, "64", "55", "90", "77"],  # numbers as text stay numbers
-        "cm_stroke_type": ["unknown", "ischaemic", "haemorrhagic", "ischaemic", None, "haemorrhagic",
-                           "ischaemic"],
-    })
+    frame = pd.DataFrame(
+        {
+            "cm_age": ["70", "81", None, "64", "55", "90", "77"],  # numbers as text stay numbers
+            "cm_stroke_type": [
+                "unknown",
+                "ischaemic",
+                "haemorrhagic",
+                "ischaemic",
+                None,
+                "haemorrhagic",
+                "ischaemic",
+            ],
+        }
+    )
     x, levels = design_matrix(frame, ("age", "stroke_type"))
     assert levels == {"stroke_type": ["ischaemic", "haemorrhagic", "unknown"]}
-    assert list(x.columns) == ["intercept", "age", "stroke_type[haemorrhagic]", "stroke_type[unknown]"]
+    assert list(x.columns) == [
+        "intercept",
+        "age",
+        "stroke_type[haemorrhagic]",
+        "stroke_type[unknown]",
+    ]
     assert x["intercept"].tolist() == [1.0] * 7
     np.testing.assert_array_equal(x["age"], [70, 81, np.nan, 64, 55, 90, 77])
     np.testing.assert_array_equal(x["stroke_type[haemorrhagic]"], [0, 0, 1, 0, np.nan, 1, 0])
     np.testing.assert_array_equal(x["stroke_type[unknown]"], [1, 0, 0, 0, np.nan, 0, 0])
     # A tie in frequency: the reference is the first by name.
-    _, levels = design_matrix(pd.DataFrame({"cm_side": ["right", "left", "right", "left"]}), ("side",))
+    _, levels = design_matrix(
+        pd.DataFrame({"cm_side": ["right", "left", "right", "left"]}), ("side",)
+    )
     assert levels == {"side": ["left", "right"]}
 
 
 def test_supplied_coefficients_are_used_as_given():
     frame = _logistic_data(300)
-    model = RiskModel(family="logistic", variables=("age", "stroke_type"),
-                      coefficients={"intercept": -2.0, "age": 0.03, "stroke_type[haemorrhagic]": 0.9})
+    model = RiskModel(
+        family="logistic",
+        variables=("age", "stroke_type"),
+        coefficients={"intercept": -2.0, "age": 0.03, "stroke_type[haemorrhagic]": 0.9},
+    )
     fitted, levels = fit_risk_model("death_90d", model, frame)
     assert fitted.fitted and fitted.reason == "supplied coefficients"
-    assert fitted.coefficients == {"intercept": -2.0, "age": 0.03, "stroke_type[haemorrhagic]": 0.9,
-                                   "stroke_type[unknown]": 0.0}
+    assert fitted.coefficients == {
+        "intercept": -2.0,
+        "age": 0.03,
+        "stroke_type[haemorrhagic]": 0.9,
+        "stroke_type[unknown]": 0.0,
+    }
     x, _ = design_matrix(frame, model.variables, levels)
     eta = -2.0 + 0.03 * frame["cm_age"] + 0.9 * (frame["cm_stroke_type"] == "haemorrhagic")
     np.testing.assert_allclose(predict(fitted, x), 1 / (1 + np.exp(-eta)), rtol=1e-12)
 
 
 def test_supplied_coefficient_for_an_unknown_term_is_named():
-    model = RiskModel(family="logistic", variables=("age", "stroke_type"),
-                      coefficients={"intercept": -2.0, "age": 0.03, "stroke_type[lacunar]": 0.4})
-    with pytest.raises(ValueError, match=r"coefficient 'stroke_type\[lacunar\]' is not a term") as error:
+    model = RiskModel(
+        family="logistic",
+        variables=("age", "stroke_type"),
+        coefficients={"intercept": -2.0, "age": 0.03, "stroke_type[lacunar]": 0.4},
+    )
+    with pytest.raises(
+        ValueError, match=r"coefficient 'stroke_type\[lacunar\]' is not a term"
+    ) as error:
         fit_risk_model("death_90d", model, _logistic_data(300))
     assert "'death_90d'" in str(error.value)
     assert "intercept, age, stroke_type[haemorrhagic], stroke_type[unknown]" in str(error.value)
@@ -437,7 +514,9 @@ def test_c_statistic_equals_the_pairwise_count_with_ties_as_half():
     for n, decimals in ((40, 1), (150, 2), (300, 6)):
         expected = np.round(rng.random(n), decimals)  # one decimal: many ties
         observed = (rng.random(n) < expected).astype(float)
-        assert c_statistic(observed, expected) == pytest.approx(_brute_force_auc(observed, expected), abs=1e-12)
+        assert c_statistic(observed, expected) == pytest.approx(
+            _brute_force_auc(observed, expected), abs=1e-12
+        )
     assert c_statistic(np.array([0, 1, 0, 1.0]), np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
     assert c_statistic(np.array([0, 0, 1, 1.0]), np.array([0.1, 0.2, 0.3, 0.4])) == 1.0
     assert c_statistic(np.array([1, 1, 0, 0.0]), np.array([0.1, 0.2, 0.3, 0.4])) == 0.0
@@ -457,7 +536,9 @@ def test_calibration_by_decile_groups():
     assert table["expected"].iloc[0] == pytest.approx(expected[first].mean())
     assert table["observed"].iloc[0] == pytest.approx(observed[first].mean())
     # Fewer distinct predictions than ten: that many groups.
-    few = calibration_by_decile(np.array([0, 1, 0, 1, 1, 0.0]), np.array([0.2, 0.2, 0.5, 0.5, 0.8, 0.8]))
+    few = calibration_by_decile(
+        np.array([0, 1, 0, 1, 1, 0.0]), np.array([0.2, 0.2, 0.5, 0.5, 0.8, 0.8])
+    )
     assert list(few["decile"]) == [1, 2, 3] and few["n"].tolist() == [2, 2, 2]
 
 
@@ -480,9 +561,13 @@ def test_expected_values_fits_on_the_mask_and_predicts_every_row():
     assert expected.index.equals(data.index)
 
     c = fitted.coefficients
-    eta = (c["intercept"] + c["age"] * data["cm_age"] + c["nihss"] * data["cm_nihss"]
-           + c["stroke_type[haemorrhagic]"] * (data["cm_stroke_type"] == "haemorrhagic")
-           + c["stroke_type[unknown]"] * (data["cm_stroke_type"] == "unknown"))
+    eta = (
+        c["intercept"]
+        + c["age"] * data["cm_age"]
+        + c["nihss"] * data["cm_nihss"]
+        + c["stroke_type[haemorrhagic]"] * (data["cm_stroke_type"] == "haemorrhagic")
+        + c["stroke_type[unknown]"] * (data["cm_stroke_type"] == "unknown")
+    )
     by_hand = 1 / (1 + np.exp(-eta))
     assert math.isnan(expected["EP2100"])
     others = expected.index != "EP2100"
@@ -494,8 +579,12 @@ def test_expected_values_fits_on_the_mask_and_predicts_every_row():
 
 def test_expected_values_blank_when_not_fitted():
     data = _rare_events(5)
-    expected, fitted = expected_values("death_90d", RiskModel(family="logistic", variables=("age",)), data,
-                                       pd.Series(True, index=data.index))
+    expected, fitted = expected_values(
+        "death_90d",
+        RiskModel(family="logistic", variables=("age",)),
+        data,
+        pd.Series(True, index=data.index),
+    )
     assert not fitted.fitted and expected.isna().all() and len(expected) == len(data)
 
 
@@ -503,13 +592,15 @@ def test_expected_values_blank_when_not_fitted():
 
 
 def test_small_cells_are_blanked_flagged_and_counts_kept():
-    frame = pd.DataFrame({
-        "segment": ["a", "b", "c", "d"],
-        "n": [3, 10, 9, 250],
-        "value": [0.5, 0.25, 1.0, 0.125],
-        "lower": [1, 2, 3, 4],  # integers become numbers that can be blank
-        "note": [None, "provisional", "provisional", None],
-    })
+    frame = pd.DataFrame(
+        {
+            "segment": ["a", "b", "c", "d"],
+            "n": [3, 10, 9, 250],
+            "value": [0.5, 0.25, 1.0, 0.125],
+            "lower": [1, 2, 3, 4],  # integers become numbers that can be blank
+            "note": [None, "provisional", "provisional", None],
+        }
+    )
     out = suppress_small_cells(frame, 10, figures=("value", "lower", "absent"))
     assert out["n"].tolist() == [3, 10, 9, 250]
     assert out["suppressed"].tolist() == [True, False, True, False]
@@ -532,7 +623,11 @@ def test_disclosure_other_count_column_and_threshold():
     assert out["suppressed"].tolist() == [True, True, False]
     assert out["value"].tolist()[2] == 3.0 and out["value"].isna().sum() == 2
     assert out["note"].tolist()[0] == "too few to report (fewer than 2 episodes)"
-    assert suppress_small_cells(frame, 1, count="n_used")["suppressed"].tolist() == [True, False, False]
+    assert suppress_small_cells(frame, 1, count="n_used")["suppressed"].tolist() == [
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize("min_cell", [0, -5])
@@ -557,8 +652,13 @@ def _episode_value_frame(stroke, sites) -> pd.DataFrame:
     rng = np.random.default_rng(42)
     parts = []
     for site, n, independent, died, home, complete in sites:
-        part = pd.DataFrame({"site": [site] * n, "team": [f"{site} stroke team"] * n,
-                             "financial_year": ["2023/24"] * n})
+        part = pd.DataFrame(
+            {
+                "site": [site] * n,
+                "team": [f"{site} stroke team"] * n,
+                "financial_year": ["2023/24"] * n,
+            }
+        )
         for outcome in stroke.outcomes:
             part[f"out__{outcome.id}"] = rng.random(n)
             part[f"complete__{outcome.id}"] = np.ones(n, dtype=bool)
@@ -588,17 +688,25 @@ def test_two_sites_swap_order_under_survival_first(stroke):
     # Survival first (.3/.5/.2): North .27+.30+.12 = .69 < South .18+.45+.10 = .73
     # Equal: North .70 > South .667; independence only: North .90 > South .60.
     # Tiny (9 episodes, all perfect) would top every ranking, but is below min_cell.
-    frame = _episode_value_frame(stroke, [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50),
-                                          ("Tiny", 9, 9, 0, 9, 9)])
+    frame = _episode_value_frame(
+        stroke,
+        [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50), ("Tiny", 9, 9, 0, 9, 9)],
+    )
     result = value_sensitivity(stroke, frame)
-    assert set(result["equation"]) == {"composite_outcome_index"}  # single-outcome equations: nothing to vary
+    assert set(result["equation"]) == {
+        "composite_outcome_index"
+    }  # single-outcome equations: nothing to vary
     site = result[result["compared"] == "site"].set_index("weight_set")
     assert site.loc["pack weights", "ranking"] == "North (7.50) > South (6.70)"
     assert site.loc["survival first", "ranking"] == "South (7.30) > North (6.90)"
     assert site.loc["equal weights", "ranking"] == "North (7.00) > South (6.67)"
     assert site.loc["independence only", "ranking"] == "North (9.00) > South (6.00)"
-    assert site["same_order"].to_dict() == {"pack weights": True, "equal weights": True,
-                                            "survival first": False, "independence only": True}
+    assert site["same_order"].to_dict() == {
+        "pack weights": True,
+        "equal weights": True,
+        "survival first": False,
+        "independence only": True,
+    }
     assert site.loc["survival first", "kendall_tau"] == pytest.approx(-1.0)
     assert site.loc["equal weights", "kendall_tau"] == pytest.approx(1.0)
     assert (site["cells"] == 2).all()
@@ -606,14 +714,18 @@ def test_two_sites_swap_order_under_survival_first(stroke):
     team = result[result["compared"] == "team"].set_index("weight_set")
     assert team["same_order"].to_dict() == site["same_order"].to_dict()
     year = result[result["compared"] == "financial_year"]
-    assert (year["cells"] == 1).all() and year["same_order"].all() and year["kendall_tau"].isna().all()
+    assert (
+        (year["cells"] == 1).all() and year["same_order"].all() and year["kendall_tau"].isna().all()
+    )
 
 
 def test_cells_are_ranked_on_complete_episodes(stroke):
     # West has 40 episodes but only 9 with every composite outcome: it is not ranked on the
     # composite; its 40 independence results are enough to rank it on independence alone.
-    frame = _episode_value_frame(stroke, [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50),
-                                          ("West", 40, 38, 4, 36, 9)])
+    frame = _episode_value_frame(
+        stroke,
+        [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50), ("West", 40, 38, 4, 36, 9)],
+    )
     result = value_sensitivity(stroke, frame)
     site = result[result["compared"] == "site"].set_index("weight_set")
     for name in ("pack weights", "equal weights", "survival first"):
@@ -624,8 +736,10 @@ def test_cells_are_ranked_on_complete_episodes(stroke):
 
 
 def test_extra_ranked_cell_is_not_a_change_of_order(stroke):
-    frame = _episode_value_frame(stroke, [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50),
-                                          ("West", 40, 20, 4, 36, 9)])
+    frame = _episode_value_frame(
+        stroke,
+        [("North", 50, 45, 20, 30, 50), ("South", 50, 30, 5, 25, 50), ("West", 40, 20, 4, 36, 9)],
+    )
     site = value_sensitivity(stroke, frame).query("compared == 'site'").set_index("weight_set")
     assert site.loc["independence only", "ranking"] == "North (9.00) > South (6.00) > West (5.00)"
     assert site.loc["independence only", "kendall_tau"] == pytest.approx(1.0)
@@ -640,32 +754,56 @@ def _prom_population(n: int, seed: int = 8):
     with age (logit 2 - 0.08 (age - 50)), so responders are younger and better."""
     rng = np.random.default_rng(seed)
     age = rng.uniform(50, 90, n)
-    frame = pd.DataFrame({
-        "episode_id": [f"E{i:05d}" for i in range(n)], "age": age,
-        "sex": rng.choice(["male", "female"], n), "imd_decile": rng.integers(1, 11, n),
-    })
+    frame = pd.DataFrame(
+        {
+            "episode_id": [f"E{i:05d}" for i in range(n)],
+            "age": age,
+            "sex": rng.choice(["male", "female"], n),
+            "imd_decile": rng.integers(1, 11, n),
+        }
+    )
     score = 1.0 - 0.01 * (age - 50) + rng.normal(0, 0.05, n)
     responded = rng.random(n) < 1 / (1 + np.exp(-(2 - 0.08 * (age - 50))))
-    outcomes = pd.DataFrame({
-        "episode_id": frame["episode_id"], "outcome_id": "eq5d_90d",
-        "status": np.where(responded, "measured", "missing"),
-        "value": np.where(responded, score, np.nan), "note": None,
-    })
+    outcomes = pd.DataFrame(
+        {
+            "episode_id": frame["episode_id"],
+            "outcome_id": "eq5d_90d",
+            "status": np.where(responded, "measured", "missing"),
+            "value": np.where(responded, score, np.nan),
+            "note": None,
+        }
+    )
     return frame, outcomes, score, responded
 
 
 def test_prom_due_returned_and_rate(stroke):
-    frame = pd.DataFrame({
-        "episode_id": [f"E{i}" for i in range(8)], "age": [60, 70, 80, 65, 75, 85, 90, 55.0],
-        "sex": ["male", "female"] * 4, "imd_decile": [1, 2, 3, 4, 5, 6, 7, 8],
-    })
-    outcomes = pd.DataFrame({
-        "episode_id": [f"E{i}" for i in range(8)], "outcome_id": ["eq5d_90d"] * 7 + ["mrs_90d"],
-        "status": ["measured", "measured", "missing", "missing", "measured", "measured", "not_due", "measured"],
-        "value": [0.9, 0.7, np.nan, np.nan, 0.5, np.nan, np.nan, 2.0],
-        # E5's score is given for death: not a response and not due.
-        "note": [None, None, None, None, None, "died before the window", None, None],
-    })
+    frame = pd.DataFrame(
+        {
+            "episode_id": [f"E{i}" for i in range(8)],
+            "age": [60, 70, 80, 65, 75, 85, 90, 55.0],
+            "sex": ["male", "female"] * 4,
+            "imd_decile": [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "episode_id": [f"E{i}" for i in range(8)],
+            "outcome_id": ["eq5d_90d"] * 7 + ["mrs_90d"],
+            "status": [
+                "measured",
+                "measured",
+                "missing",
+                "missing",
+                "measured",
+                "measured",
+                "not_due",
+                "measured",
+            ],
+            "value": [0.9, 0.7, np.nan, np.nan, 0.5, np.nan, np.nan, 2.0],
+            # E5's score is given for death: not a response and not due.
+            "note": [None, None, None, None, None, "died before the window", None, None],
+        }
+    )
     # Every cell here is tiny: show them all (tests/test_disclosure.py checks they are
     # blanked at the pack's own min_cell).
     reporting = stroke.reporting.model_copy(update={"min_cell": 1})
@@ -680,13 +818,20 @@ def test_prom_due_returned_and_rate(stroke):
     assert math.isnan(row["weighted_mean"])  # far too few to model response
     age = eq5d.set_index("variable").loc["age"]
     # Responders E0, E1, E4 aged 60, 70, 75; non-responders E2, E3 aged 80, 65.
-    assert age["responders_mean"] == pytest.approx(205 / 3) and age["non_responders_mean"] == pytest.approx(72.5)
+    assert age["responders_mean"] == pytest.approx(205 / 3) and age[
+        "non_responders_mean"
+    ] == pytest.approx(72.5)
     pooled = math.sqrt((np.var([60, 70, 75], ddof=1) + np.var([80, 65], ddof=1)) / 2)
     assert age["standardised_difference"] == pytest.approx((205 / 3 - 72.5) / pooled)
     male = eq5d.set_index("variable").loc["male"]  # E0, E4 male responders; E1 female
     assert male["responders_mean"] == pytest.approx(2 / 3)
     mrs = result[result["outcome_id"] == "mrs_90d"].iloc[0]
-    assert (mrs["due"], mrs["returned"], mrs["response_rate"], mrs["crude_mean"]) == (1, 1, 1.0, 2.0)
+    assert (mrs["due"], mrs["returned"], mrs["response_rate"], mrs["crude_mean"]) == (
+        1,
+        1,
+        1.0,
+        2.0,
+    )
 
 
 def test_ipw_mean_is_closer_to_the_population_mean_than_the_crude_mean(stroke):
@@ -707,15 +852,20 @@ def test_ipw_mean_equals_weights_from_statsmodels_logit():
     frame, outcomes, score, responded = _prom_population(1500, seed=21)
     due = frame.assign(responded=responded, score=np.where(responded, score, np.nan))
     got = ipw_mean(due, ["age"])
-    fit = smf.logit("r ~ age", pd.DataFrame({"r": responded.astype(float), "age": frame["age"]})).fit(disp=0)
+    fit = smf.logit(
+        "r ~ age", pd.DataFrame({"r": responded.astype(float), "age": frame["age"]})
+    ).fit(disp=0)
     chance = fit.predict(frame)[responded]
     assert got == pytest.approx(np.sum(score[responded] / chance) / np.sum(1 / chance), rel=1e-8)
 
 
 def test_ipw_mean_blank_when_too_few_responders():
     frame, outcomes, score, responded = _prom_population(2000, seed=4)
-    due = frame.assign(responded=responded, score=np.where(responded, score, np.nan),
-                       male=(frame["sex"] == "male").astype(float))
+    due = frame.assign(
+        responded=responded,
+        score=np.where(responded, score, np.nan),
+        male=(frame["sex"] == "male").astype(float),
+    )
     variables = ["age", "imd_decile", "male"]  # 30 of each group needed
     assert not math.isnan(ipw_mean(due, variables))
     keep = np.flatnonzero(responded)[:29]

@@ -27,10 +27,9 @@ def test_create_table_from_pandas_works_at_the_pinned_sqlglot():
 def test_atomic_rolls_back_every_replacement_on_failure():
     con = connect("duckdb://:memory:")
     con.create_table("t", pd.DataFrame({"a": [1]}))
-    with pytest.raises(RuntimeError):
-        with atomic(con):
-            replace_table(con, "t", ibis.memtable(pd.DataFrame({"a": [99]})))
-            raise RuntimeError("killed mid-load")
+    with pytest.raises(RuntimeError), atomic(con):
+        replace_table(con, "t", ibis.memtable(pd.DataFrame({"a": [99]})))
+        raise RuntimeError("killed mid-load")
     assert con.table("t").a.to_list() == [1]
 
 

@@ -33,7 +33,9 @@ costing_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(costing_app, name="costing")
-outcomes_app = typer.Typer(help="Outcomes, risk models and value of the current run.", no_args_is_help=True)
+outcomes_app = typer.Typer(
+    help="Outcomes, risk models and value of the current run.", no_args_is_help=True
+)
 app.add_typer(outcomes_app, name="outcomes")
 
 out = Console()
@@ -54,23 +56,38 @@ WarehouseOption = Annotated[
 
 MappingOption = Annotated[
     Path | None,
-    typer.Option("--mapping", help="The extract's mapping file of column renames and codes (default "
-                 "EXTRACT/mapping.yaml when present); see docs/loading-an-extract.md.", show_default=False),
+    typer.Option(
+        "--mapping",
+        help="The extract's mapping file of column renames and codes (default "
+        "EXTRACT/mapping.yaml when present); see docs/loading-an-extract.md.",
+        show_default=False,
+    ),
 ]
 
 
 @app.command()
 def generate(
-    out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="Folder to write the feed files into (created if missing).")],
-    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="How many patients the trust has.")] = 20_000,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed: the same seed gives the same files.")] = 42,
+    out_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUT", help="Folder to write the feed files into (created if missing)."
+        ),
+    ],
+    patients: Annotated[
+        int, typer.Option("--patients", "-n", min=1, help="How many patients the trust has.")
+    ] = 20_000,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", help="Random seed: the same seed gives the same files.")
+    ] = 42,
     file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
 ) -> None:
     """Generate the synthetic trust: stroke, infective endocarditis and hepatitis C
     pathways plus background patients, as the seven canonical feeds, with documented
     data-quality faults (see docs/synthetic-trust.md)."""
     manifest = _generate_with_progress(out_dir, patients, seed, file_format)
-    out.print(f"Wrote the synthetic trust ({patients:,} patients, seed {seed}) to [bold]{out_dir}[/bold]:")
+    out.print(
+        f"Wrote the synthetic trust ({patients:,} patients, seed {seed}) to [bold]{out_dir}[/bold]:"
+    )
     for feed, rows in manifest.get("rows", {}).items():
         out.print(f"  {feed:<15} {rows:>12,} rows")
 
@@ -87,12 +104,19 @@ def _generate_with_progress(out_dir: Path, patients: int, seed: int, file_format
     from carevalue.synthetic.generate_trust import generate_trust
 
     with Progress(
-        TextColumn("[bold]Generating patients"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+        TextColumn("[bold]Generating patients"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
     ) as progress:
         task = progress.add_task("generate", total=patients)
         try:
             return generate_trust(
-                out_dir, patients, seed, file_format=file_format,
+                out_dir,
+                patients,
+                seed,
+                file_format=file_format,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
         except ValueError as error:
@@ -101,23 +125,39 @@ def _generate_with_progress(out_dir: Path, patients: int, seed: int, file_format
 
 @app.command()
 def ingest(
-    folder: Annotated[Path, typer.Argument(help="Folder holding the extract: one CSV or Parquet file per feed.")],
+    folder: Annotated[
+        Path, typer.Argument(help="Folder holding the extract: one CSV or Parquet file per feed.")
+    ],
     warehouse: WarehouseOption = None,
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Load only this feed (repeat for several); the others may be absent."),
+        typer.Option(
+            "--only", help="Load only this feed (repeat for several); the others may be absent."
+        ),
     ] = None,
-    delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator of the CSV files.")] = ",",
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the CSV files, e.g. cp1252.")] = "utf-8",
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="Field separator of the CSV files.")
+    ] = ",",
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of the CSV files, e.g. cp1252.")
+    ] = "utf-8",
     demo: Annotated[
         bool,
-        typer.Option("--demo", help="Use the public demo pseudonymisation key: synthetic data only, never real patients."),
+        typer.Option(
+            "--demo",
+            help="Use the public demo pseudonymisation key: synthetic data only, never real patients.",
+        ),
     ] = False,
     mapping: MappingOption = None,
     max_quarantined: Annotated[
         float,
-        typer.Option("--max-quarantined", min=0, max=100, help="Stop before loading when more than this "
-                     "percentage of a feed's rows would be quarantined."),
+        typer.Option(
+            "--max-quarantined",
+            min=0,
+            max=100,
+            help="Stop before loading when more than this "
+            "percentage of a feed's rows would be quarantined.",
+        ),
     ] = 20.0,
 ) -> None:
     """Load a trust's extract into the warehouse.
@@ -137,25 +177,43 @@ def ingest(
         delimiter = "\t"
     con = connect(settings.warehouse)
     report = ingest_extract(
-        folder, con, key=settings.pseudonymisation_key, only=only, delimiter=delimiter, encoding=encoding, console=err,
-        mapping=mapping, max_quarantined=max_quarantined / 100,
+        folder,
+        con,
+        key=settings.pseudonymisation_key,
+        only=only,
+        delimiter=delimiter,
+        encoding=encoding,
+        console=err,
+        mapping=mapping,
+        max_quarantined=max_quarantined / 100,
     )
     print_load_report(report, out, warehouse=settings.warehouse)
     if not report.reconciles:
-        raise UserError("The load did not reconcile (rows read ≠ loaded + quarantined); please report this as a bug.")
+        raise UserError(
+            "The load did not reconcile (rows read ≠ loaded + quarantined); please report this as a bug."
+        )
 
 
 @app.command()
 def profile(
-    folder: Annotated[Path, typer.Argument(metavar="EXTRACT", help="Folder holding the extract's feed files.")],
+    folder: Annotated[
+        Path, typer.Argument(metavar="EXTRACT", help="Folder holding the extract's feed files.")
+    ],
     mapping: MappingOption = None,
     draft: Annotated[
         Path | None,
-        typer.Option("--draft", help="Where to write the draft mapping (default EXTRACT/mapping.draft.yaml).",
-                     show_default=False),
+        typer.Option(
+            "--draft",
+            help="Where to write the draft mapping (default EXTRACT/mapping.draft.yaml).",
+            show_default=False,
+        ),
     ] = None,
-    delimiter: Annotated[str, typer.Option("--delimiter", help="Field separator of the CSV files.")] = ",",
-    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of the CSV files.")] = "utf-8",
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="Field separator of the CSV files.")
+    ] = ",",
+    encoding: Annotated[
+        str, typer.Option("--encoding", help="Text encoding of the CSV files.")
+    ] = "utf-8",
 ) -> None:
     """Show each coded field's values (with counts) against the contract, how many rows
     ingest would quarantine and why, and draft a mapping file for the values it cannot
@@ -165,14 +223,20 @@ def profile(
 
     if delimiter == "\\t":
         delimiter = "\t"
-    used, profiles = profile_extract(folder, mapping=mapping, delimiter=delimiter, encoding=encoding)
+    used, profiles = profile_extract(
+        folder, mapping=mapping, delimiter=delimiter, encoding=encoding
+    )
     print_profile(profiles, out, mapping=used.source)
     target = draft or folder / "mapping.draft.yaml"
     try:
         target.write_text(draft_mapping(folder, used, profiles), encoding="utf-8")
     except OSError as error:
-        raise UserError(f"Cannot write the draft mapping to {target} ({error.strerror}); pass --draft FILE.") from None
-    out.print(f"Draft mapping written to {target}; edit it, then save it as {folder / 'mapping.yaml'}.")
+        raise UserError(
+            f"Cannot write the draft mapping to {target} ({error.strerror}); pass --draft FILE."
+        ) from None
+    out.print(
+        f"Draft mapping written to {target}; edit it, then save it as {folder / 'mapping.yaml'}."
+    )
 
 
 @app.command()
@@ -245,7 +309,10 @@ def run(
     ] = None,
     imported_costs: Annotated[
         bool,
-        typer.Option("--imported-costs", help="Cost episodes from per-activity costs loaded by 'carevalue costing import'."),
+        typer.Option(
+            "--imported-costs",
+            help="Cost episodes from per-activity costs loaded by 'carevalue costing import'.",
+        ),
     ] = False,
 ) -> None:
     """Build care-cycle episodes for every condition pack, with --costing-rules their
@@ -261,13 +328,19 @@ def run(
 
     url = warehouse_url(warehouse)
     packs = load_packs(conditions)
-    snapshots = snapshot_root(url)  # before the run: a warehouse with nowhere to publish says so now
+    snapshots = snapshot_root(
+        url
+    )  # before the run: a warehouse with nowhere to publish says so now
     con = connect(url)
     _run_and_print(con, packs, snapshots, costing_rules, imported_costs, conditions)
 
 
 def _run_and_print(
-    con, packs, snapshots: Path, costing_rules: Path | None = None, imported_costs: bool = False,
+    con,
+    packs,
+    snapshots: Path,
+    costing_rules: Path | None = None,
+    imported_costs: bool = False,
     conditions: Path = shipped_conditions(),
 ) -> None:
     """Run, publish the run's snapshot into ``snapshots``, and print the run; a publish
@@ -284,13 +357,20 @@ def _run_and_print(
 
     def publish(con, run_id: str) -> None:
         try:
-            published["path"] = publish_snapshot(con, run_id, snapshots, packs_folder=conditions, packs=packs)
+            published["path"] = publish_snapshot(
+                con, run_id, snapshots, packs_folder=conditions, packs=packs
+            )
         except UserError as error:
             published["error"] = error
 
     with err.status("Building care-cycle episodes, costs, outcomes and value…"):
         report = run_pipeline(
-            con, packs, rules, imported_costs=imported_costs, conditions_folder=conditions, publish=publish
+            con,
+            packs,
+            rules,
+            imported_costs=imported_costs,
+            conditions_folder=conditions,
+            publish=publish,
         )
     table = Table(title=f"Run {report.run_id}: care-cycle episodes", title_justify="left")
     table.add_column("condition")
@@ -319,9 +399,13 @@ def _run_and_print(
 
 @app.command()
 def demo(
-    patients: Annotated[int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")] = 20_000,
+    patients: Annotated[
+        int, typer.Option("--patients", "-n", min=1, help="Size of the synthetic trust.")
+    ] = 20_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 42,
-    workdir: Annotated[Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")] = Path("var"),
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where the demo writes its extract and warehouse.")
+    ] = Path("var"),
     conditions: Annotated[
         Path,
         typer.Option(
@@ -340,8 +424,11 @@ def demo(
     ] = Path("synthetic"),
     serve_app: Annotated[
         bool,
-        typer.Option("--serve/--no-serve", help="Then serve the dashboards at "
-                     "http://127.0.0.1:8000 with a user for every role (make demo does)."),
+        typer.Option(
+            "--serve/--no-serve",
+            help="Then serve the dashboards at "
+            "http://127.0.0.1:8000 with a user for every role (make demo does).",
+        ),
     ] = False,
 ) -> None:
     """Run everything on the embedded synthetic trust: generate it, load it, run the
@@ -363,17 +450,28 @@ def demo(
     report = ingest_extract(extract, con, key=DEMO_KEY.encode(), console=err)
     print_load_report(report, out, warehouse=str(warehouse_path))
     record_service_changes(con, demo_service_changes(extract))
-    _run_and_print(con, load_packs(conditions), snapshot_root(str(warehouse_path)), costing_rules,
-                   conditions=conditions)
+    _run_and_print(
+        con,
+        load_packs(conditions),
+        snapshot_root(str(warehouse_path)),
+        costing_rules,
+        conditions=conditions,
+    )
     out.print()
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
-    out.print(f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
+    out.print(
+        f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
         "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
-        "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)")
-    out.print(f"  snapshot           {snapshot_root(str(warehouse_path))}/ (the run as Parquet files, "
-              "what the web app reads; docs/snapshots.md)")
-    out.print(f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool")
+        "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)"
+    )
+    out.print(
+        f"  snapshot           {snapshot_root(str(warehouse_path))}/ (the run as Parquet files, "
+        "what the web app reads; docs/snapshots.md)"
+    )
+    out.print(
+        f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool"
+    )
     _web_environment(str(warehouse_path), workdir, demo=True)
     _print_demo_users()
     if serve_app:
@@ -411,12 +509,16 @@ def _print_demo_users() -> None:
 def _serve(host: str, port: int, *, workers: int, threads: int) -> None:
     from carevalue.web.serve import run_gunicorn
 
-    out.print(f"[bold]CareValue is serving at http://{host}:{port}/[/bold] — log in with a "
-              "user above; press Ctrl+C to stop.")
+    out.print(
+        f"[bold]CareValue is serving at http://{host}:{port}/[/bold] — log in with a "
+        "user above; press Ctrl+C to stop."
+    )
     code = run_gunicorn(host, port, workers, threads)
     if code:
-        raise UserError(f"The web server stopped with status {code}; is port {port} already "
-                        "in use? Try --port with another number.")
+        raise UserError(
+            f"The web server stopped with status {code}; is port {port} already "
+            "in use? Try --port with another number."
+        )
 
 
 @app.command()
@@ -424,7 +526,9 @@ def serve(
     warehouse: WarehouseOption = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="gunicorn worker processes.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="gunicorn worker processes.")
+    ] = 2,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Threads per worker.")] = 4,
 ) -> None:
     """Serve the dashboards (Django under gunicorn) on the warehouse's published runs: the
@@ -446,12 +550,18 @@ def users_add(
     username: Annotated[str, typer.Argument(help="The user's login name.")],
     role: Annotated[
         list[str],
-        typer.Option("--role", "-r", help="A role: clinician, team_lead, service_manager, "
-                     "finance, commissioner or administrator (repeat for several)."),
+        typer.Option(
+            "--role",
+            "-r",
+            help="A role: clinician, team_lead, service_manager, "
+            "finance, commissioner or administrator (repeat for several).",
+        ),
     ],
     condition: Annotated[
-        str, typer.Option("--condition", "-c", help="The condition the roles are for "
-                          "(default: every condition).")
+        str,
+        typer.Option(
+            "--condition", "-c", help="The condition the roles are for (default: every condition)."
+        ),
     ] = "",
     warehouse: WarehouseOption = None,
 ) -> None:
@@ -477,10 +587,13 @@ def users_add(
     except ValidationError as error:
         raise UserError("That password will not do: " + " ".join(error.messages)) from None
     try:
-        actions.create_user(username=username, password=password,
-                            roles=[(name, condition) for name in role])
+        actions.create_user(
+            username=username, password=password, roles=[(name, condition) for name in role]
+        )
     except IntegrityError:
-        raise UserError(f"There is already a user called {username}; choose another name.") from None
+        raise UserError(
+            f"There is already a user called {username}; choose another name."
+        ) from None
     out.print(f"Added {username}: {', '.join(role)} for {condition or 'every condition'}.")
 
 
@@ -498,8 +611,12 @@ def users_list(warehouse: WarehouseOption = None) -> None:
     for column in ("user", "role", "condition", "active"):
         table.add_column(column)
     for grant in RoleGrant.objects.select_related("user").order_by("user__username", "role"):
-        table.add_row(grant.user.username, grant.role, grant.condition or "every condition",
-                      "yes" if grant.user.is_active else "no")
+        table.add_row(
+            grant.user.username,
+            grant.role,
+            grant.condition or "every condition",
+            "yes" if grant.user.is_active else "no",
+        )
     out.print(table)
 
 
@@ -533,7 +650,9 @@ def publish(
 
 @costing_app.command("import")
 def costing_import(
-    folder: Annotated[Path, typer.Argument(help="Folder holding imported_activity_costs.csv (or .parquet).")],
+    folder: Annotated[
+        Path, typer.Argument(help="Folder holding imported_activity_costs.csv (or .parquet).")
+    ],
     warehouse: WarehouseOption = None,
 ) -> None:
     """Load per-activity costs from the trust's own costing system (when it already has
@@ -547,7 +666,11 @@ def costing_import(
 
     url = warehouse_url(warehouse)
     report = ingest_extract(
-        folder, connect(url), key=b"", console=err, catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS}
+        folder,
+        connect(url),
+        key=b"",
+        console=err,
+        catalogue={IMPORTED_TABLE: IMPORTED_ACTIVITY_COSTS},
     )
     print_load_report(report, out, warehouse=url)
 
@@ -556,7 +679,10 @@ def costing_import(
 def costing_report(
     warehouse: WarehouseOption = None,
     csv_dir: Annotated[
-        Path | None, typer.Option("--csv", help="Also write every table as CSV into this folder.", show_default=False)
+        Path | None,
+        typer.Option(
+            "--csv", help="Also write every table as CSV into this folder.", show_default=False
+        ),
     ] = None,
 ) -> None:
     """Costing reports for the current run: cost per episode by condition (mean, median,
@@ -574,8 +700,11 @@ def outcomes_report(
     warehouse: WarehouseOption = None,
     csv_dir: Annotated[
         Path | None,
-        typer.Option("--csv", help="Also write every table, and the whole metric series, as CSV into this folder.",
-                     show_default=False),
+        typer.Option(
+            "--csv",
+            help="Also write every table, and the whole metric series, as CSV into this folder.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Outcome reports for the current run: every metric for all episodes with its 95%
@@ -603,7 +732,9 @@ def _print_reports(con, reports: dict, downloads: dict, csv_dir: Path | None) ->
         frame = build(con)
         table = Table(title=name.replace("_", " ").capitalize(), title_justify="left")
         for column in frame.columns:
-            table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
+            table.add_column(
+                str(column), justify="right" if frame[column].dtype.kind in "if" else "left"
+            )
         for row in frame.itertuples(index=False):
             table.add_row(*[cell(v) for v in row])
         out.print(table)
@@ -637,25 +768,45 @@ def costing_compare(
     from carevalue.packs import load_packs
     from carevalue.warehouse import connect
 
-    frame = compare_stage_costs(connect(warehouse_url(warehouse)), load_packs(conditions), conditions)
+    frame = compare_stage_costs(
+        connect(warehouse_url(warehouse)), load_packs(conditions), conditions
+    )
     if frame.empty:
         out.print("No stage of any pack has a process_map; see docs/condition-packs.md.")
         return
     table = Table(title="TDABC beside PLICS, per stage", title_justify="left")
-    for heading in ("condition", "stage", "episodes", "TDABC per patient", "PLICS mean per episode", "difference"):
+    for heading in (
+        "condition",
+        "stage",
+        "episodes",
+        "TDABC per patient",
+        "PLICS mean per episode",
+        "difference",
+    ):
         table.add_column(heading, justify="left" if heading in ("condition", "stage") else "right")
     for r in frame.itertuples():
         table.add_row(
-            r.condition, r.stage, f"{r.episodes:,}", f"£{r.tdabc_per_patient:,.2f}",
-            f"£{r.plics_mean_per_episode:,.2f}", f"£{r.difference:,.2f} ({r.difference_pct:+.1f}%)",
+            r.condition,
+            r.stage,
+            f"{r.episodes:,}",
+            f"£{r.tdabc_per_patient:,.2f}",
+            f"£{r.plics_mean_per_episode:,.2f}",
+            f"£{r.difference:,.2f} ({r.difference_pct:+.1f}%)",
         )
     out.print(table)
 
 
 @costing_app.command("tdabc")
 def costing_tdabc(
-    model: Annotated[Path, typer.Argument(metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+    model: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MODEL.yaml", help="A TDABC model file (YAML or JSON); see docs/tdabc.md."
+        ),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole report as JSON.")
+    ] = False,
 ) -> None:
     """Cost a time-driven activity-based costing model: capacity and capacity cost rate
     (per hour and per minute) of every resource, cost per unit and in total of every
@@ -679,8 +830,12 @@ def costing_tdabc(
         title_justify="left",
     )
     headings = [
-        "resource", f"cost {currency}", f"min/{period}", f"h/{period}",
-        f"{currency}/hour", f"{currency}/minute",
+        "resource",
+        f"cost {currency}",
+        f"min/{period}",
+        f"h/{period}",
+        f"{currency}/hour",
+        f"{currency}/minute",
     ]
     if costed:  # a model of resources alone has its rates, but nothing used yet
         headings += ["used min", "unused min", f"unused cost {currency}"]
@@ -695,13 +850,17 @@ def costing_tdabc(
 
     for r in report["resources"]:
         row = [
-            r["id"], money(r["cost_supplied"]), minutes(r["practical_capacity_minutes"]),
-            minutes(r["practical_capacity_hours"]), money(r["capacity_cost_rate_per_hour"]),
+            r["id"],
+            money(r["cost_supplied"]),
+            minutes(r["practical_capacity_minutes"]),
+            minutes(r["practical_capacity_hours"]),
+            money(r["capacity_cost_rate_per_hour"]),
             f"{r['capacity_cost_rate_per_minute']:,.4f}",
         ]
         if costed:
             row += [
-                minutes(r["used_minutes"]), minutes(r["unused_minutes"]),
+                minutes(r["used_minutes"]),
+                minutes(r["unused_minutes"]),
                 money(r["unused_capacity_cost"]),
             ]
         resources.add_row(*row)
@@ -709,13 +868,18 @@ def costing_tdabc(
     if costed:
         processes = Table(title="Processes", title_justify="left")
         for heading in (
-            "process", "volume", "minutes per unit", f"cost per unit {currency}",
+            "process",
+            "volume",
+            "minutes per unit",
+            f"cost per unit {currency}",
             f"total cost {currency}",
         ):
             processes.add_column(heading, justify="left" if heading == "process" else "right")
         for p in report["processes"]:
             processes.add_row(
-                p["id"], minutes(p["volume"]), minutes(p["per_unit"]["expected_minutes"]),
+                p["id"],
+                minutes(p["volume"]),
+                minutes(p["per_unit"]["expected_minutes"]),
                 money(p["per_unit"]["expected_cost"]),
                 money(p["total"]["cost"] if p["total"] else None),
             )

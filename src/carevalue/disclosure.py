@@ -123,9 +123,11 @@ def suppress_complementary(
         return frame
     frame = frame.copy()
     present = [c for c in figures if c in frame.columns]
-    groups = frame.groupby(list(within), sort=False, dropna=False).indices.values() if within else [
-        np.arange(len(frame))
-    ]
+    groups = (
+        frame.groupby(list(within), sort=False, dropna=False).indices.values()
+        if within
+        else [np.arange(len(frame))]
+    )
     extra: list[int] = []
     for positions in groups:
         hidden = frame["suppressed"].iloc[positions].eq(True).to_numpy()
@@ -144,7 +146,8 @@ def suppress_complementary(
     frame["suppressed"] = frame["suppressed"].eq(True).to_numpy() | where
     note = frame["note"] if "note" in frame.columns else pd.Series(None, index=frame.index)
     frame["note"] = np.where(
-        where, f"{TOO_FEW}: hidden with a smaller cell so that cell cannot be worked out",
+        where,
+        f"{TOO_FEW}: hidden with a smaller cell so that cell cannot be worked out",
         note.astype("object"),
     )
     return frame

@@ -113,7 +113,9 @@ def run_pipeline(
             "'carevalue ingest FOLDER' (or run 'carevalue demo')."
         )
     if not packs:
-        raise UserError("No condition packs to run; check the conditions folder with 'carevalue validate'.")
+        raise UserError(
+            "No condition packs to run; check the conditions folder with 'carevalue validate'."
+        )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ_") + uuid.uuid4().hex[:6]
     with run_lock(con) as lock:
         ctx = RunContext(con, run_id)
@@ -165,13 +167,19 @@ def _build_and_publish(
         report.seconds[pack.id] = round(time.perf_counter() - clock, 2)
 
     costing = run_costing_stage(
-        ctx, stack(built["episode_activities"]), packs, costing_rules,
-        imported=imported_costs, conditions_folder=conditions_folder,
+        ctx,
+        stack(built["episode_activities"]),
+        packs,
+        costing_rules,
+        imported=imported_costs,
+        conditions_folder=conditions_folder,
     )
     report.costing = costing.summary
     if costing.seconds is not None:
         report.seconds["costing"] = costing.seconds
-    outcome_tables = _outcomes_and_value(ctx, tables, packs, built, costing.stage_costs(), span, report)
+    outcome_tables = _outcomes_and_value(
+        ctx, tables, packs, built, costing.stage_costs(), span, report
+    )
     names = RESULT_TABLES + tuple(costing.tables) + tuple(outcome_tables)
     with atomic(con):
         for name, parts in built.items():
@@ -185,7 +193,9 @@ def _build_and_publish(
     return report
 
 
-def _outcomes_and_value(ctx, tables, packs, built, stage_costs, span, report: RunReport) -> dict[str, pd.DataFrame]:
+def _outcomes_and_value(
+    ctx, tables, packs, built, stage_costs, span, report: RunReport
+) -> dict[str, pd.DataFrame]:
     """Outcomes, risk models, value per episode, the metric series and their charts."""
     clock = time.perf_counter()
     if "prom_responses" in ctx.con.list_tables():
@@ -225,7 +235,9 @@ def _record_run(con, run_id, started, packs, span, report: RunReport) -> None:
                 "episodes": json.dumps(report.episodes),
                 "seconds": json.dumps(report.seconds),
                 "costing": json.dumps({} if report.costing is None else report.costing.as_json()),
-                "outcomes": json.dumps({} if report.outcomes is None else report.outcomes.as_json()),
+                "outcomes": json.dumps(
+                    {} if report.outcomes is None else report.outcomes.as_json()
+                ),
             }
         ]
     )

@@ -246,7 +246,8 @@ def publish_snapshot(
             raise
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         served = (
-            f"the web app still shows snapshot {previous}" if previous
+            f"the web app still shows snapshot {previous}"
+            if previous
             else "nothing has been published there yet"
         )
         raise UserError(
@@ -329,7 +330,8 @@ def _copy_packs(packs: list[ConditionPack], packs_folder: Path, target: Path) ->
                 "folder the run used."
             )
         shutil.copytree(
-            folders[pack.id], target / pack.id,
+            folders[pack.id],
+            target / pack.id,
             ignore=shutil.ignore_patterns("__pycache__", ".*"),
         )
 

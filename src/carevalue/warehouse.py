@@ -137,7 +137,9 @@ def _duckdb_temp_table(con: BaseBackend, name: str, expr: ibis.Table) -> ibis.Ta
     it across)."""
     schema = expr.schema()
     if schema.null_fields:
-        raise IbisTypeError(f"DuckDB cannot create a table with NULL typed columns: {schema.null_fields}")
+        raise IbisTypeError(
+            f"DuckDB cannot create a table with NULL typed columns: {schema.null_fields}"
+        )
     con._run_pre_execute_hooks(expr)  # registers in-memory tables, as create_table does
     target = sg.table(name, catalog="temp", db="main", quoted=True)
     create = sge.Create(
@@ -201,9 +203,13 @@ def for_warehouse(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = values.astype(object).where(values.notna(), None)
         elif str(values.dtype) in ("Int64", "Int32"):
             frame[column] = values.astype("float64")
-        elif values.dtype == object or isinstance(values.dtype, (pd.StringDtype, pd.CategoricalDtype)):
-            frame[column] = values.astype(object).where(values.notna(), None).map(
-                lambda v: v if v is None else str(v)
+        elif values.dtype == object or isinstance(
+            values.dtype, (pd.StringDtype, pd.CategoricalDtype)
+        ):
+            frame[column] = (
+                values.astype(object)
+                .where(values.notna(), None)
+                .map(lambda v: v if v is None else str(v))
             )
     return frame
 
@@ -217,7 +223,11 @@ def warehouse_table(frame: pd.DataFrame) -> ibis.Table:
         values = frame[column]
         if values.dtype == object:
             sample = values.dropna()
-            kind = "boolean" if not sample.empty and isinstance(sample.iloc[0], (bool, np.bool_)) else "string"
+            kind = (
+                "boolean"
+                if not sample.empty and isinstance(sample.iloc[0], (bool, np.bool_))
+                else "string"
+            )
             schema[column] = kind
         else:
             schema[column] = ibis.dtype(values.dtype)
@@ -288,7 +298,9 @@ def java_major_version() -> int | None:
     if java is None:
         return None
     try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _java_version_pattern.search(out.stderr + out.stdout)

@@ -40,17 +40,23 @@ def _build_published(folder: Path) -> Path:
             conditions = folder / "conditions"
             shutil.copytree(shipped_conditions(), conditions, dirs_exist_ok=True)
             stroke = conditions / "stroke" / "pack.yaml"
-            stroke.write_text(stroke.read_text().replace(
-                "reporting:\n  min_cell: 10", f"reporting:\n  min_cell: {STROKE_MIN_CELL}"))
+            stroke.write_text(
+                stroke.read_text().replace(
+                    "reporting:\n  min_cell: 10", f"reporting:\n  min_cell: {STROKE_MIN_CELL}"
+                )
+            )
             generate_trust(folder / "extract", PATIENTS, seed=SEED)
             con = connect(str(folder / "warehouse.duckdb"))
             from conftest import TEST_KEY
 
             ingest_extract(folder / "extract", con, key=TEST_KEY, console=Console(quiet=True))
             record_service_changes(con, demo_service_changes(folder / "extract"))
-            report = run_pipeline(con, load_packs(conditions),
-                                  load_costing_rules(costing_rules_file("synthetic")),
-                                  conditions_folder=conditions)
+            report = run_pipeline(
+                con,
+                load_packs(conditions),
+                load_costing_rules(costing_rules_file("synthetic")),
+                conditions_folder=conditions,
+            )
             publish_snapshot(con, report.run_id, folder / "snapshots", packs_folder=conditions)
             con.disconnect()
             done.write_text(json.dumps({"run_id": report.run_id}))
@@ -89,8 +95,11 @@ def make_user(db):
     from carevalue.web import actions
 
     def make(role: str, condition: str = "", username: str | None = None):
-        return actions.create_user(username=username or f"{role}-{condition or 'all'}",
-                                   password=PASSWORD, roles=[(role, condition)])
+        return actions.create_user(
+            username=username or f"{role}-{condition or 'all'}",
+            password=PASSWORD,
+            roles=[(role, condition)],
+        )
 
     return make
 

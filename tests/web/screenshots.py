@@ -101,7 +101,8 @@ def settle(page) -> None:
     if expected:
         try:
             page.wait_for_function(
-                "n => document.querySelectorAll('.main-svg').length >= n", arg=expected,
+                "n => document.querySelectorAll('.main-svg').length >= n",
+                arg=expected,
                 timeout=15_000,
             )
         except PlaywrightTimeout as error:  # a chart that never draws is reported, not fatal
@@ -117,7 +118,8 @@ def shrink(png: Path) -> None:
     with Image.open(png) as image:
         image.load()
         small = image.convert("RGB").quantize(
-            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
     small.save(png, optimize=True)
 
 
@@ -147,8 +149,10 @@ def shoot(base: str, out: Path) -> list[str]:
                 page.screenshot(path=str(target), full_page=True)
                 shrink(target)
                 height = page.evaluate("document.documentElement.scrollHeight")
-                notes.append(f"{target.name}: {path} as {username}, HTTP {status}, "
-                             f"'{title}', {WIDTH}x{height}, {took:.1f} s")
+                notes.append(
+                    f"{target.name}: {path} as {username}, HTTP {status}, "
+                    f"'{title}', {WIDTH}x{height}, {took:.1f} s"
+                )
         finally:
             browser.close()
     return notes
@@ -161,20 +165,25 @@ def serve(snapshots: Path) -> Iterator[str]:
 
     with tempfile.TemporaryDirectory(prefix="cv-screens-") as temp:
         (Path(temp) / "static").mkdir()  # whitenoise serves from the app's folders
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS,
-               "CAREVALUE_SNAPSHOTS": str(snapshots.resolve()),
-               "CAREVALUE_WEB_DB": str(Path(temp) / "web.sqlite3"),
-               "CAREVALUE_STATIC_ROOT": str(Path(temp) / "static"),
-               "PYTHONPATH": os.pathsep.join(
-                   p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p)}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "CAREVALUE_SNAPSHOTS": str(snapshots.resolve()),
+            "CAREVALUE_WEB_DB": str(Path(temp) / "web.sqlite3"),
+            "CAREVALUE_STATIC_ROOT": str(Path(temp) / "static"),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH", "")) if p
+            ),
+        }
         env.pop("CAREVALUE_DEBUG", None)
         env.pop("CAREVALUE_PRODUCTION", None)
         setup = SETUP.format(users=[ADMIN, CLINICIAN], password=PASSWORD)
         subprocess.run([sys.executable, "-c", setup], env=env, cwd=temp, check=True)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(gunicorn_command("127.0.0.1", port, 1, 4), env=env,
-                                  cwd=temp, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            gunicorn_command("127.0.0.1", port, 1, 4), env=env, cwd=temp, stdout=subprocess.DEVNULL
+        )
         try:
             wait_until_up(f"{base}/healthz", server)
             yield base
@@ -190,8 +199,12 @@ def serve(snapshots: Path) -> Iterator[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder for the PNG files")
-    parser.add_argument("--snapshots", type=Path, default=Path("/tmp/cvweb/snapshots"),
-                        help="a published run's snapshots folder (default %(default)s)")
+    parser.add_argument(
+        "--snapshots",
+        type=Path,
+        default=Path("/tmp/cvweb/snapshots"),
+        help="a published run's snapshots folder (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not (args.snapshots / "CURRENT").exists():
         raise SystemExit(f"{args.snapshots} holds no published run (no CURRENT file)")

@@ -176,7 +176,8 @@ def charts_drawn(page, selector: str) -> tuple[int, int]:
         page.wait_for_function(
             """(sel) => [...document.querySelectorAll(sel)]
                    .every(el => el.querySelector('.main-svg'))""",
-            arg=selector, timeout=10_000,
+            arg=selector,
+            timeout=10_000,
         )
     drawn = page.locator(f"{selector}:has(.main-svg)").count()
     return total, drawn
@@ -229,7 +230,8 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(
         if slug == allowed[0]:
             # the page's navigation offers exactly the pages this role may open
             nav = page.locator(".nhsuk-header__navigation-link").evaluate_all(
-                "links => links.map(a => new URL(a.href).pathname)")
+                "links => links.map(a => new URL(a.href).pathname)"
+            )
             expected = [f"/c/{CONDITION}/{s}/" for s in allowed] + [f"/c/{CONDITION}/pack/"]
             assert nav == expected, where
         failures.extend(f"{where}: {error}" for error in watcher.take())
@@ -263,8 +265,11 @@ def test_a_filter_goes_into_the_url_and_changes_the_figures(site, browser, conte
     before_cards = page.locator(".cv-card__value").all_inner_texts()
     assert "all episodes" in before_legend
 
-    sites = [v for v in page.locator("#f-site option").evaluate_all(
-        "options => options.map(o => o.value)") if v]
+    sites = [
+        v
+        for v in page.locator("#f-site option").evaluate_all("options => options.map(o => o.value)")
+        if v
+    ]
     assert sites, "the site filter offers at least one site"
     chosen = sites[0]
     page.select_option("#f-site", chosen)
@@ -329,8 +334,13 @@ def test_the_board_pack_has_its_sections_and_a_pdf(site, browser, contexts, make
     assert page.locator("h1").inner_text() == "Acute stroke: board and MDT pack"
     assert "run " in page.locator("p.meta").inner_text()
     sections = page.locator("main > section > h2").all_inner_texts()
-    assert sections == ["Overview", "SPC charts", "Cost along the pathway", "Outcomes",
-                        "Data quality"], sections
+    assert sections == [
+        "Overview",
+        "SPC charts",
+        "Cost along the pathway",
+        "Outcomes",
+        "Data quality",
+    ], sections
     for number in range(len(sections)):
         section = page.locator("main > section").nth(number)
         assert section.locator("table").count() >= 1, f"{sections[number]} has its tables"
@@ -359,7 +369,8 @@ def test_the_skip_link_comes_first_and_moves_focus_to_main(site, browser, contex
     page.keyboard.press("Tab")
     focused = page.evaluate(
         "() => ({text: document.activeElement.textContent.trim(),"
-        " href: document.activeElement.getAttribute('href')})")
+        " href: document.activeElement.getAttribute('href')})"
+    )
     assert focused == {"text": "Skip to main content", "href": "#maincontent"}, focused
     assert page.locator("a.nhsuk-skip-link").is_visible(), "the skip link shows when focused"
     page.keyboard.press("Enter")
@@ -368,7 +379,8 @@ def test_the_skip_link_comes_first_and_moves_focus_to_main(site, browser, contex
     # the next Tab continues from main, not from the top of the page
     page.keyboard.press("Tab")
     inside = page.evaluate(
-        "document.getElementById('maincontent').contains(document.activeElement)")
+        "document.getElementById('maincontent').contains(document.activeElement)"
+    )
     assert inside, "Tab after the skip link moves into the main content"
 
 
@@ -395,5 +407,4 @@ def test_module_constants_cover_every_registered_page():
     from carevalue.web.pages import pages
 
     registered = {slug: spec.title for slug, spec in pages().items()}
-    assert registered == {slug: title for slug, (title, _) in PAGES.items()}, json.dumps(
-        registered)
+    assert registered == {slug: title for slug, (title, _) in PAGES.items()}, json.dumps(registered)

@@ -54,11 +54,18 @@ def test_every_commissioner_panel_and_download_is_suppressed(results, make_user,
                         if figure in table.columns:
                             shown = table.loc[small, figure]
                             assert shown.isna().all() | (shown.astype("string") == "").all(), (
-                                condition, spec.slug, panel.id, figure)
+                                condition,
+                                spec.slug,
+                                panel.id,
+                                figure,
+                            )
                     groups = table.groupby(list(rule.within)) if rule.within else [((), table)]
                     for _, group in groups:
                         assert int(group["suppressed"].eq(True).sum()) != 1 or len(group) == 1, (
-                            condition, spec.slug, panel.id)
+                            condition,
+                            spec.slug,
+                            panel.id,
+                        )
                     download = client.get(f"/c/{condition}/{spec.slug}/{panel.id}.csv{query}")
                     assert download.status_code == 200
                     body = pd.read_csv(io.StringIO(download.content.decode()), comment="#")

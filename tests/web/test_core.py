@@ -80,23 +80,39 @@ def test_pages_carry_a_content_security_policy_with_no_inline_script(results, cl
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    env = {**os.environ, "CAREVALUE_PRODUCTION": "1",
-           "CAREVALUE_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
-           "CAREVALUE_WEB_DB": str(tmp_path / "web.sqlite3"),
-           "DJANGO_SETTINGS_MODULE": "carevalue.web.settings"}
+    env = {
+        **os.environ,
+        "CAREVALUE_PRODUCTION": "1",
+        "CAREVALUE_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
+        "CAREVALUE_WEB_DB": str(tmp_path / "web.sqlite3"),
+        "DJANGO_SETTINGS_MODULE": "carevalue.web.settings",
+    }
     env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "django", "check", "--deploy",
-                             "--fail-level", "WARNING"], env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_production_without_a_secret_key_is_one_sentence(tmp_path):
-    env = {**os.environ, "CAREVALUE_PRODUCTION": "1", "CAREVALUE_SECRET_KEY": "",
-           "DJANGO_SETTINGS_MODULE": "carevalue.web.settings"}
-    result = subprocess.run([sys.executable, "-m", "django", "check"], env=env,
-                            capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "CAREVALUE_PRODUCTION": "1",
+        "CAREVALUE_SECRET_KEY": "",
+        "DJANGO_SETTINGS_MODULE": "carevalue.web.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode != 0
     assert "CAREVALUE_SECRET_KEY is not" in result.stderr
 
@@ -117,10 +133,11 @@ def test_a_download_is_the_panel_with_its_metadata_and_is_audited(results, clien
     sheet = pd.read_excel(io.BytesIO(excel.content), sheet_name="data")
     assert sheet["Measure"].tolist() == body["Measure"].tolist()
     events = AuditEvent.objects.filter(action="download").order_by("id")
-    assert [e.detail["what"] for e in events] == ["overview/all-metrics.csv",
-                                                  "overview/all-metrics.xlsx"]
-    assert all(e.condition == "stroke" and e.run_id and e.username == "finance-all"
-               for e in events)
+    assert [e.detail["what"] for e in events] == [
+        "overview/all-metrics.csv",
+        "overview/all-metrics.xlsx",
+    ]
+    assert all(e.condition == "stroke" and e.run_id and e.username == "finance-all" for e in events)
 
 
 def test_an_unknown_page_panel_or_format_is_not_found(results, client_as):

@@ -52,8 +52,9 @@ def _pennies(values) -> int:
 
 
 def _csv_frame(content: bytes) -> pd.DataFrame:
-    text = "\n".join(line for line in content.decode("utf-8-sig").splitlines()
-                     if not line.startswith("#"))
+    text = "\n".join(
+        line for line in content.decode("utf-8-sig").splitlines() if not line.startswith("#")
+    )
     return pd.read_csv(io.StringIO(text), keep_default_na=False)
 
 
@@ -130,8 +131,10 @@ def test_a_site_filter_changes_the_totals(results, make_user):
     assert int(n.loc[n["measure"] == "Episodes", "episodes"].iloc[0]) == len(site_ctx.episodes)
 
 
-@pytest.mark.parametrize("panel_id", ["stages", "stage-resource", "drivers", "distribution",
-                                      "reconciliation", "provenance-acute"])
+@pytest.mark.parametrize(
+    "panel_id",
+    ["stages", "stage-resource", "drivers", "distribution", "reconciliation", "provenance-acute"],
+)
 def test_the_csv_download_is_the_panel_table(results, client_as, make_user, panel_id):
     client = client_as("finance")
     response = client.get(f"/c/{CONDITION}/cost/{panel_id}.csv", {"site": "North"})
@@ -179,8 +182,10 @@ def test_the_commissioner_never_sees_a_figure_below_min_cell(results, make_user)
     assert _hidden_figures_ok(page, min_cell) == []
     filters = [{"site": s} for s in sorted(ctx.all_episodes["site"].dropna().unique())]
     filters += [{"team": t} for t in sorted(ctx.all_episodes["team"].dropna().unique())[:3]]
-    filters += [{"group": "ethnic_group:" + str(g)}
-                for g in sorted(ctx.all_episodes["ethnic_group"].dropna().unique())[:3]]
+    filters += [
+        {"group": "ethnic_group:" + str(g)}
+        for g in sorted(ctx.all_episodes["ethnic_group"].dropna().unique())[:3]
+    ]
     seen_hidden = False
     for chosen in filters:
         _, page = _page(make_user, "commissioner", **chosen)
@@ -189,8 +194,10 @@ def test_the_commissioner_never_sees_a_figure_below_min_cell(results, make_user)
         hidden = resources.table[resources.table["suppressed"].eq(True)]
         seen_hidden |= not hidden.empty
         # the chart never draws a bar its table hides
-        bars = {trace["name"]: dict(zip(trace["x"], trace["y"], strict=True))
-                for trace in resources.figure["data"]}
+        bars = {
+            trace["name"]: dict(zip(trace["x"], trace["y"], strict=True))
+            for trace in resources.figure["data"]
+        }
         for row in hidden.itertuples():
             assert bars.get(row.resource, {}).get(row.stage) is None, (chosen, row)
         stages = page.panel("stages")
@@ -223,8 +230,9 @@ def test_tdabc_sits_beside_plics_for_the_mapped_stage(results, make_user):
     plics = steps[steps["method"].str.startswith("PLICS")]
     if not plics["suppressed"].any():
         assert plics["per_patient"].sum() == pytest.approx(row["plics_mean_per_episode"])
-    assert row["difference"] == pytest.approx(row["plics_mean_per_episode"]
-                                              - row["tdabc_per_patient"])
+    assert row["difference"] == pytest.approx(
+        row["plics_mean_per_episode"] - row["tdabc_per_patient"]
+    )
     # the run's own TDABC rows give the same cost per patient as the pack's process map
     costs = ctx.table("episode_costs")
     run_rows = costs[(costs["method"] == "tdabc") & (costs["stage"] == "hyperacute")]

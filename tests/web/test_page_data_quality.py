@@ -64,8 +64,9 @@ def test_load_trend_reconciles_and_is_charted_per_feed(results, client_as):
     page = client_as("administrator").get(URL).context["page"]
     loads = page.panel("loads")
     assert len(loads.table) == len(log)
-    assert (loads.table["rows_read"]
-            == loads.table["rows_loaded"] + loads.table["rows_quarantined"]).all()
+    assert (
+        loads.table["rows_read"] == loads.table["rows_loaded"] + loads.table["rows_quarantined"]
+    ).all()
     assert {trace["name"] for trace in loads.figure["data"]} == set(log["feed"])
     assert "not per condition" in loads.sentence and "not patient-level" in loads.sentence
     assert "not per condition" in page.panel("quarantine").sentence
@@ -98,8 +99,9 @@ def test_outcome_completeness_is_for_the_filtered_episodes(results, client_as):
         assert row["measured"] == (status == "measured").sum()
         assert row["missing"] == (status == "missing").sum()
         assert row["not_due"] == (status == "not_due").sum()
-        assert row["measured"] + row["missing"] + row["not_due"] + row["not_applicable"] \
-            + row["no_status"] == len(chosen)
+        assert row["measured"] + row["missing"] + row["not_due"] + row["not_applicable"] + row[
+            "no_status"
+        ] == len(chosen)
 
 
 def test_nothing_patient_level_is_shown(results, client_as):

@@ -17,8 +17,7 @@ from carevalue.web.pages import equity
 from .test_page_value import read_csv
 
 CONDITION = "stroke"
-TITLES = ("By deprivation quintile (1 = most deprived)", "By age band", "By sex",
-          "By ethnic group")
+TITLES = ("By deprivation quintile (1 = most deprived)", "By age band", "By sex", "By ethnic group")
 PANELS = ("by-deprivation", "by-age", "by-sex", "by-ethnic-group")
 
 
@@ -55,12 +54,20 @@ def test_deprivation_quintiles_say_which_end_is_which():
 
 def test_groups_sort_naturally_with_unknown_last():
     assert equity.group_order("age_band", ["85+", "unknown", "18-44", "0-17", "65-74"]) == [
-        "0-17", "18-44", "65-74", "85+", "unknown"]
-    assert equity.group_order("imd_quintile", ["unknown", "5 (least deprived)", "2",
-                                               "1 (most deprived)"]) == [
-        "1 (most deprived)", "2", "5 (least deprived)", "unknown"]
+        "0-17",
+        "18-44",
+        "65-74",
+        "85+",
+        "unknown",
+    ]
+    assert equity.group_order(
+        "imd_quintile", ["unknown", "5 (least deprived)", "2", "1 (most deprived)"]
+    ) == ["1 (most deprived)", "2", "5 (least deprived)", "unknown"]
     assert equity.group_order("ethnic_group", ["White", "Not stated", "Asian"]) == [
-        "Asian", "White", "Not stated"]
+        "Asian",
+        "White",
+        "Not stated",
+    ]
 
 
 def test_intervals_overlap():
@@ -77,15 +84,17 @@ def _rows(*rows):
 def test_overlap_sentence_makes_no_claim_when_intervals_overlap():
     rows = _rows(("quintile 1", 0.40, 0.30, 0.50), ("quintile 5", 0.45, 0.35, 0.55))
     sentence = equity.overlap_sentence("Survival", rows, "higher_is_better", display.rate)
-    assert sentence.startswith("Survival: best in quintile 5 (45.0%, 95% CI 35.0% to 55.0%) "
-                               "and worst in quintile 1")
+    assert sentence.startswith(
+        "Survival: best in quintile 5 (45.0%, 95% CI 35.0% to 55.0%) and worst in quintile 1"
+    )
     assert "overlap, so these data do not show a difference" in sentence
     assert "beyond chance" not in sentence
 
 
 def test_overlap_sentence_names_the_worse_group_when_they_do_not():
-    rows = _rows(("A", 0.10, 0.05, 0.15), ("B", 0.30, 0.25, 0.35), ("C", math.nan, math.nan,
-                                                                     math.nan))
+    rows = _rows(
+        ("A", 0.10, 0.05, 0.15), ("B", 0.30, 0.25, 0.35), ("C", math.nan, math.nan, math.nan)
+    )
     sentence = equity.overlap_sentence("Death", rows, "lower_is_better", display.rate)
     assert "best in A" in sentence and "worst in B" in sentence
     assert sentence.endswith("B is worse than A beyond chance.")
@@ -104,17 +113,33 @@ def test_overlap_sentence_with_too_few_groups_or_no_difference():
     one = _rows(("A", 0.1, 0.0, 0.2), ("B", math.nan, math.nan, math.nan))
     assert "fewer than two groups" in equity.overlap_sentence("X", one, "neutral", display.rate)
     same = _rows(("A", 0.1, 0.0, 0.2), ("B", 0.1, 0.05, 0.3))
-    assert "the same in every group" in equity.overlap_sentence("X", same, "higher_is_better",
-                                                                display.rate)
+    assert "the same in every group" in equity.overlap_sentence(
+        "X", same, "higher_is_better", display.rate
+    )
 
 
 def test_dot_whisker_puts_intervals_on_each_dot():
-    figure = equity.dot_whisker([
-        {"title": "Rate", "labels": ["a", "b"], "value": [0.2, math.nan],
-         "lower": [0.1, math.nan], "upper": [0.4, math.nan], "reference": 0.25, "kind": "rate"},
-        {"title": "Cost", "labels": ["a", "b"], "value": [10.0, 20.0], "lower": [8.0, 15.0],
-         "upper": [12.0, 30.0], "kind": "money"},
-    ])
+    figure = equity.dot_whisker(
+        [
+            {
+                "title": "Rate",
+                "labels": ["a", "b"],
+                "value": [0.2, math.nan],
+                "lower": [0.1, math.nan],
+                "upper": [0.4, math.nan],
+                "reference": 0.25,
+                "kind": "rate",
+            },
+            {
+                "title": "Cost",
+                "labels": ["a", "b"],
+                "value": [10.0, 20.0],
+                "lower": [8.0, 15.0],
+                "upper": [12.0, 30.0],
+                "kind": "money",
+            },
+        ]
+    )
     dots = [t for t in figure["data"] if t["mode"] == "markers"]
     assert [t["xaxis"] for t in dots] == ["x", "x2"]
     assert dots[0]["error_x"]["array"][0] == pytest.approx(0.2)
@@ -155,8 +180,8 @@ def test_the_key_outcome_and_cost_are_charted_per_group(built):
         assert table["group"].iloc[0] == equity.EVERYONE
         dots = [t for t in panel.figure["data"] if t["mode"] == "markers"]
         assert [d["name"] for d in dots] == list(
-            table.drop_duplicates("metric").set_index("metric").loc[[outcome, "cost_mean"],
-                                                                     "label"])
+            table.drop_duplicates("metric").set_index("metric").loc[[outcome, "cost_mean"], "label"]
+        )
         assert len(panel.notes) >= 2  # a sentence for the outcome and one for cost
     deprivation = page.panel("by-deprivation").table
     assert "1 (most deprived)" in set(deprivation["group"])
@@ -241,15 +266,20 @@ def test_overlap_sentences_follow_the_shown_figures(built):
     outcome = equity.key_outcome(ctx.pack)
     for panel in page.panels:
         table = panel.table
-        rows = table[(table["metric"] == outcome) & (table["key"] != "all")
-                     & table["value"].notna() & (table["group"] != equity.UNKNOWN)]
+        rows = table[
+            (table["metric"] == outcome)
+            & (table["key"] != "all")
+            & table["value"].notna()
+            & (table["group"] != equity.UNKNOWN)
+        ]
         sentence = panel.notes[0]
         if len(rows) < 2:
             assert "fewer than two groups" in sentence
             continue
         best, worst = rows.loc[rows["value"].idxmax()], rows.loc[rows["value"].idxmin()]
-        overlap = equity.intervals_overlap(best["lower"], best["upper"], worst["lower"],
-                                           worst["upper"])
+        overlap = equity.intervals_overlap(
+            best["lower"], best["upper"], worst["lower"], worst["upper"]
+        )
         differ = bool(not overlap and best["value"] != worst["value"])
         assert ("do not overlap" in sentence) is differ
         if overlap:
@@ -266,5 +296,8 @@ def test_unfitted_risk_models_are_left_out_with_a_reason(built):
     for metric in unfitted["metric"]:
         assert metric not in set(page.panel("by-sex").table["metric"])
     assert len(page.messages) >= sum(m in equity.key_metrics(ctx) for m in unfitted["metric"])
-    assert np.all(page.panel("by-age").table["direction"].isin(
-        ["higher is better", "lower is better", "neither higher nor lower is better"]))
+    assert np.all(
+        page.panel("by-age")
+        .table["direction"]
+        .isin(["higher is better", "lower is better", "neither higher nor lower is better"])
+    )

@@ -37,8 +37,12 @@ def _context(results, condition: str = "stroke", **filters):
     from carevalue.web.pages import PageContext
 
     snapshot = current_snapshot(results)
-    return PageContext(snapshot=snapshot, pack=web_results.packs(snapshot)[condition],
-                       filters=Filters(**filters), secondary_suppression=True)
+    return PageContext(
+        snapshot=snapshot,
+        pack=web_results.packs(snapshot)[condition],
+        filters=Filters(**filters),
+        secondary_suppression=True,
+    )
 
 
 @pytest.mark.django_db
@@ -123,8 +127,9 @@ def test_survival_censors_at_the_data_last_date(results):
     # nobody is followed beyond the data's last date or the horizon
     assert (data["index_date"] + pd.to_timedelta(data["days"], "D") <= last).all()
     censored_early = data[~data["event"] & (data["days"] < 365)]
-    assert (censored_early["index_date"] + pd.to_timedelta(censored_early["days"], "D")
-            == last).all()
+    assert (
+        censored_early["index_date"] + pd.to_timedelta(censored_early["days"], "D") == last
+    ).all()
     assert 0 < data["event"].sum() <= episodes["death_date"].notna().sum()
 
 
@@ -167,7 +172,8 @@ def test_commissioner_never_sees_a_small_figure(results, client_as, query):
     outcomes = page.panel("outcomes")
     if outcomes.figure:
         assert len(outcomes.figure["data"][0]["x"]) == int(
-            (outcomes.table["metric_kind"].eq("rate") & outcomes.table["value"].notna()).sum())
+            (outcomes.table["metric_kind"].eq("rate") & outcomes.table["value"].notna()).sum()
+        )
     html = response.content.decode()
     assert "too few to report" in html or "Too few to report" in html
 
@@ -187,7 +193,7 @@ def test_funnel_across_units_with_secondary_suppression(results):
     assert len(drawn) >= 3 and drawn["limits99"].str.contains(" to ").all()
     for metric, rows in table.groupby("metric"):
         hidden = rows["suppressed"].eq(True).sum()
-        assert hidden != 1, metric   # never a lone hidden unit a total could reveal
+        assert hidden != 1, metric  # never a lone hidden unit a total could reveal
     xs = [x for trace in panel.figure["data"][:1] for x in trace["x"]]
     first = drawn[drawn["metric"] == drawn["metric"].iloc[0]]
     assert sorted(xs) == pytest.approx(sorted(first["funnel_x"]))
@@ -211,7 +217,8 @@ def test_prom_response_matches_the_run(results, client_as):
     shown = page.panel("prom-response").table.set_index("outcome_id")
     assert set(shown.index) == set(stored.index)
     assert shown["response_rate"].to_numpy() == pytest.approx(
-        stored.loc[shown.index, "response_rate"].to_numpy())
+        stored.loc[shown.index, "response_rate"].to_numpy()
+    )
     comparison = page.panel("prom-responders").table
     assert {"age", "imd_decile", "male"} <= set(comparison["variable"])
 

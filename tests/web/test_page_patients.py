@@ -35,8 +35,10 @@ def test_a_clinician_of_stroke_sees_the_episode_list_and_case_reviews(results, c
     page = response.context["page"]
     listing = page.panel("episodes")
     expected = _stroke(results)
-    assert listing.table["episode_id"].tolist() == \
-        expected["episode_id"].head(patients_page.MAX_ROWS).tolist()
+    assert (
+        listing.table["episode_id"].tolist()
+        == expected["episode_id"].head(patients_page.MAX_ROWS).tolist()
+    )
     assert len(listing.table) <= patients_page.MAX_ROWS
     case_ids = [p.id for p in page.panels if p.id.startswith("case-")]
     assert len(case_ids) == 3 * min(patients_page.CASES, len(expected))
@@ -116,8 +118,9 @@ def test_a_site_filter_restricts_the_list(results, client_as):
 def test_no_matching_episodes_lists_no_patients_and_says_so(results, client_as):
     response = client_as("clinician", "stroke").get(URL, {"site": "no-such-site"})
     assert response.status_code == 200
-    assert "No episodes match these filters, so no patients are listed." in \
-        response.content.decode()
+    assert (
+        "No episodes match these filters, so no patients are listed." in response.content.decode()
+    )
     assert AuditEvent.objects.get(action="view_patients").patients == []
 
 

@@ -27,11 +27,17 @@ def _run_tables(results, segment_type: str = "all", segment: str = "all"):
 
     snapshot = current_snapshot(results)
     icons = snapshot.table("metric_spc_icons")
-    icons = icons[(icons["condition"] == "stroke") & (icons["segment_type"] == segment_type)
-                  & (icons["segment"] == segment)]
+    icons = icons[
+        (icons["condition"] == "stroke")
+        & (icons["segment_type"] == segment_type)
+        & (icons["segment"] == segment)
+    ]
     spc = snapshot.table("metric_spc")
-    spc = spc[(spc["condition"] == "stroke") & (spc["segment_type"] == segment_type)
-              & (spc["segment"] == segment)]
+    spc = spc[
+        (spc["condition"] == "stroke")
+        & (spc["segment_type"] == segment_type)
+        & (spc["segment"] == segment)
+    ]
     return snapshot, icons, spc
 
 
@@ -58,7 +64,7 @@ def test_page_renders_for_each_role(results, client_as, role):
 def test_a_chart_per_charted_metric(results, client_as):
     _, icons, _ = _run_tables(results)
     _, page = _page(client_as("clinician"))
-    assert icons["charted"].sum() > 5   # min_cell 5 in the test trust: monthly charts exist
+    assert icons["charted"].sum() > 5  # min_cell 5 in the test trust: monthly charts exist
     for row in icons.to_dict("records"):
         panel = page.panel(f"chart-{row['metric']}")
         assert panel is not None, row["metric"]
@@ -134,14 +140,16 @@ def test_points_are_the_runs_and_gaps_read_too_few(results, client_as):
 def test_special_cause_points_are_coloured(results, client_as):
     _, _, spc = _run_tables(results)
     _, page = _page(client_as("clinician"))
-    special = spc[spc["point_type"].astype("string").str.startswith("special_cause")
-                  .fillna(False)]
+    special = spc[spc["point_type"].astype("string").str.startswith("special_cause").fillna(False)]
     assert len(special)
     for metric, rows in special.groupby("metric"):
         figure = page.panel(f"chart-{metric}").figure
-        coloured = [x for t in figure["data"]
-                    if t["name"] in ("Improvement", "Concern", "Special cause, high",
-                                     "Special cause, low") for x in t["x"]]
+        coloured = [
+            x
+            for t in figure["data"]
+            if t["name"] in ("Improvement", "Concern", "Special cause, high", "Special cause, low")
+            for x in t["x"]
+        ]
         assert sorted(coloured) == sorted(pd.to_datetime(rows["date"]).dt.strftime("%Y-%m"))
 
 
@@ -160,7 +168,7 @@ def test_site_filter_switches_the_series(results, client_as):
         assert note == row["note"] or (display.missing(note) and display.missing(row["note"]))
         chart = page.panel(f"chart-{metric}").table
         run = spc[spc["metric"] == metric].sort_values("date")
-        if not row["charted"]:   # not charted: only the months with a value are listed
+        if not row["charted"]:  # not charted: only the months with a value are listed
             run = run[run["y"].notna()]
         assert chart["n"].tolist() == run["n"].tolist()
         assert chart["y"].tolist() == pytest.approx(run["y"].tolist(), nan_ok=True)
@@ -189,8 +197,16 @@ def test_how_to_read_panel(results, client_as):
     _, page = _page(client_as("clinician"))
     panel = page.panel("how-to-read")
     text = " ".join(panel.table["element"]) + " " + " ".join(panel.table["meaning"])
-    for words in ("Mean", "Process limits", "Orange", "Blue", "beyond a limit",
-                  "run of seven", "trend of six", "two of three"):
+    for words in (
+        "Mean",
+        "Process limits",
+        "Orange",
+        "Blue",
+        "beyond a limit",
+        "run of seven",
+        "trend of six",
+        "two of three",
+    ):
         assert words in text
     assert "Making Data Count" in panel.understand["Source"]
     assert set(VARIATION) <= set(panel.table["code"].dropna())
@@ -203,15 +219,17 @@ def test_downloads_equal_the_panel_tables(results, client_as):
     for panel in page.panels[:4]:
         response = client.get(f"{URL}{panel.id}.csv")
         assert response.status_code == 200, panel.id
-        body = "\n".join(line for line in response.content.decode().splitlines()
-                         if not line.startswith("# "))
+        body = "\n".join(
+            line for line in response.content.decode().splitlines() if not line.startswith("# ")
+        )
         frame = pd.read_csv(io.StringIO(body), keep_default_na=False, dtype=str)
         expected = panel.download_frame()
         assert list(frame.columns) == list(expected.columns)
         assert len(frame) == len(expected)
         first = expected.columns[0]
         assert frame[first].tolist() == [
-            "" if display.missing(v) else str(v) for v in expected[first]]
+            "" if display.missing(v) else str(v) for v in expected[first]
+        ]
 
 
 @pytest.mark.django_db
@@ -239,8 +257,9 @@ def test_neutral_metric_is_never_better_or_worse():
     from carevalue.web.metric_text import DIRECTION_WORDS
     from carevalue.web.pages.spc import HOW_TO_READ
 
-    assert "better" not in DIRECTION_WORDS["neutral"].replace("neither higher nor lower is "
-                                                              "better", "")
+    assert "better" not in DIRECTION_WORDS["neutral"].replace(
+        "neither higher nor lower is better", ""
+    )
     purple = dict(HOW_TO_READ)["Purple dots"]
     assert "neither better nor worse" in purple
 
@@ -253,8 +272,7 @@ def test_service_changes_are_annotated(results, client_as):
     page = response.context["page"]
     charts = [p for p in page.panels if p.id.startswith("chart-")]
     assert charts
-    assert all(any("Service change recorded on 2021-10-01" in n for n in p.notes)
-               for p in charts)
+    assert all(any("Service change recorded on 2021-10-01" in n for n in p.notes) for p in charts)
     for panel in charts:
         if panel.figure is not None:
             assert panel.figure["layout"]["annotations"][0]["x"] == "2021-10-01"

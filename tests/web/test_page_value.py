@@ -17,8 +17,12 @@ from carevalue.value import intervals
 from carevalue.web.pages import value
 
 CONDITION = "stroke"
-TITLES = ("Outcomes against cost", "The value equations", "The composite index and its weights",
-          "Do the rankings depend on the weights?")
+TITLES = (
+    "Outcomes against cost",
+    "The value equations",
+    "The composite index and its weights",
+    "Do the rankings depend on the weights?",
+)
 
 
 # ---------------------------------------------------------------- helpers
@@ -91,45 +95,67 @@ def test_rankings_parse_and_moves_are_named():
     assert value.parse_ranking("") == [] and value.parse_ranking(None) == []
     assert value.rank_moves(["A", "B", "C"], ["A", "B", "C"]) == []
     assert value.rank_moves(["A", "B", "C"], ["B", "A", "C"]) == [
-        "B from 2nd to 1st", "A from 1st to 2nd"]
+        "B from 2nd to 1st",
+        "A from 1st to 2nd",
+    ]
     # only cells ranked under both weight sets are compared
     assert value.rank_moves(["A", "B"], ["C", "A", "B"]) == []
 
 
 def _sensitivity(rows):
-    return pd.DataFrame(rows, columns=["equation", "weight_set", "compared", "cells", "ranking",
-                                       "same_order", "kendall_tau"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "equation",
+            "weight_set",
+            "compared",
+            "cells",
+            "ranking",
+            "same_order",
+            "kendall_tau",
+        ],
+    )
 
 
 def test_sensitivity_sentence_unchanged():
-    rows = _sensitivity([
-        ("eq", "pack weights", "site", 2, "A (2.00) > B (1.00)", True, 1.0),
-        ("eq", "equal weights", "site", 2, "A (2.10) > B (1.00)", True, 1.0),
-        ("eq", "pack weights", "team", 1, "T (2.00)", True, math.nan),
-        ("eq", "equal weights", "team", 1, "T (2.20)", True, math.nan),
-    ])
+    rows = _sensitivity(
+        [
+            ("eq", "pack weights", "site", 2, "A (2.00) > B (1.00)", True, 1.0),
+            ("eq", "equal weights", "site", 2, "A (2.10) > B (1.00)", True, 1.0),
+            ("eq", "pack weights", "team", 1, "T (2.00)", True, math.nan),
+            ("eq", "equal weights", "team", 1, "T (2.20)", True, math.nan),
+        ]
+    )
     (sentence,) = value.sensitivity_sentences(rows, {"eq": "My index"})
-    assert sentence.startswith("My index: rankings of sites unchanged under the alternative "
-                               "weights ('equal weights')")
+    assert sentence.startswith(
+        "My index: rankings of sites unchanged under the alternative weights ('equal weights')"
+    )
     assert "teams not compared" in sentence
 
 
 def test_sensitivity_sentence_names_the_cells_that_move():
-    rows = _sensitivity([
-        ("eq", "pack weights", "financial_year", 3, "Y1 (3) > Y2 (2) > Y3 (1)", True, 1.0),
-        ("eq", "equal weights", "financial_year", 3, "Y2 (3) > Y1 (2) > Y3 (1)", False, 0.33),
-        ("eq", "survival first", "financial_year", 3, "Y1 (3) > Y2 (2) > Y3 (1)", True, 1.0),
-    ])
+    rows = _sensitivity(
+        [
+            ("eq", "pack weights", "financial_year", 3, "Y1 (3) > Y2 (2) > Y3 (1)", True, 1.0),
+            ("eq", "equal weights", "financial_year", 3, "Y2 (3) > Y1 (2) > Y3 (1)", False, 0.33),
+            ("eq", "survival first", "financial_year", 3, "Y1 (3) > Y2 (2) > Y3 (1)", True, 1.0),
+        ]
+    )
     (sentence,) = value.sensitivity_sentences(rows, {})
     assert "rankings change" in sentence
-    assert "financial years under 'equal weights' (Y2 from 2nd to 1st, Y1 from 1st to 2nd)" \
-        in sentence
+    assert (
+        "financial years under 'equal weights' (Y2 from 2nd to 1st, Y1 from 1st to 2nd)" in sentence
+    )
     assert "survival first" not in sentence
 
 
 def test_sensitivity_sentence_when_nothing_can_be_ranked():
-    rows = _sensitivity([("eq", "pack weights", "site", 1, "A (1.00)", True, math.nan),
-                         ("eq", "equal weights", "site", 1, "A (1.10)", True, math.nan)])
+    rows = _sensitivity(
+        [
+            ("eq", "pack weights", "site", 1, "A (1.00)", True, math.nan),
+            ("eq", "equal weights", "site", 1, "A (1.10)", True, math.nan),
+        ]
+    )
     (sentence,) = value.sensitivity_sentences(rows, {})
     assert "too few" in sentence and "unchanged" not in sentence
 
@@ -142,7 +168,10 @@ def test_outcome_axis_and_scatter_equation(results):
     equation = value.scatter_equation(stroke)
     assert equation.cost.scope == "whole_cycle"
     assert value.outcome_axis(stroke, equation) == (
-        "good_outcome_90d", "Independent at 90 days (mRS 0-2)", "rate")
+        "good_outcome_90d",
+        "Independent at 90 days (mRS 0-2)",
+        "rate",
+    )
     composite = next(e for e in stroke.value_equations if len(e.numerator) > 1)
     assert value.outcome_axis(stroke, composite)[0] is None
     endocarditis = packs["infective_endocarditis"]
@@ -151,12 +180,20 @@ def test_outcome_axis_and_scatter_equation(results):
 
 
 def test_score_is_the_mean_of_complete_cases_with_a_t_interval():
-    equation = ValueEquation(id="idx", name="Index", definition="d",
-                             numerator=(WeightedOutcome(outcome="a", weight=1.0),),
-                             cost=CostScope(scope="whole_cycle"))
-    frame = pd.DataFrame({"site": ["X"] * 4 + ["Y"] * 3,
-                          "num__idx": [0.2, 0.4, np.nan, 1.0, 0.5, 0.5, 0.9],
-                          "cost__idx": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, np.nan]})
+    equation = ValueEquation(
+        id="idx",
+        name="Index",
+        definition="d",
+        numerator=(WeightedOutcome(outcome="a", weight=1.0),),
+        cost=CostScope(scope="whole_cycle"),
+    )
+    frame = pd.DataFrame(
+        {
+            "site": ["X"] * 4 + ["Y"] * 3,
+            "num__idx": [0.2, 0.4, np.nan, 1.0, 0.5, 0.5, 0.9],
+            "cost__idx": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, np.nan],
+        }
+    )
     got = value._score(frame, equation, "site")
     mean, lower, upper = intervals.mean_t(np.array([0.2, 0.4, 1.0]))
     assert got.loc["X", "n_used"] == 3
@@ -231,8 +268,12 @@ def test_commissioners_see_no_figure_below_min_cell(built, client_as):
     # the download says the same: no figure where the complete cases are too few
     frame = read_csv(client_as("commissioner").get(f"/c/{CONDITION}/value/value-map.csv").content)
     small = pd.to_numeric(frame["Complete cases"]) < ctx.min_cell
-    for label in ("Mean cost per episode", "Good outcomes per £100,000", "£ per good outcome",
-                  "Quadrant"):
+    for label in (
+        "Mean cost per episode",
+        "Good outcomes per £100,000",
+        "£ per good outcome",
+        "Quadrant",
+    ):
         assert frame.loc[small, label].eq("").all()
     # secondary suppression: no comparison holds exactly one hidden cell
     for panel in page.panels:
@@ -250,10 +291,14 @@ def test_the_chart_draws_only_what_the_table_shows(built, condition):
     _, page = built("commissioner", condition=condition)
     panel = page.panel("value-map")
     table = panel.table
-    shown = table[(table["grouping"] != value.OVERALL) & table["cost_mean"].notna()
-                  & table["outcome"].notna()]
-    drawn = [(x, y) for trace in panel.figure["data"] for x, y in zip(trace["x"], trace["y"],
-                                                                        strict=True)]
+    shown = table[
+        (table["grouping"] != value.OVERALL) & table["cost_mean"].notna() & table["outcome"].notna()
+    ]
+    drawn = [
+        (x, y)
+        for trace in panel.figure["data"]
+        for x, y in zip(trace["x"], trace["y"], strict=True)
+    ]
     assert sorted(drawn) == sorted(zip(shown["cost_mean"], shown["outcome"], strict=True))
     equations = page.panel("value-equations")
     drawn = [x for trace in equations.figure["data"] for x in trace["x"] if x is not None]
@@ -285,7 +330,8 @@ def test_value_equations_match_group_metrics(built):
         row = table[(table["equation"] == equation.id) & (table["cell"] == value.OVERALL)].iloc[0]
         assert row["per_100k"] == pytest.approx(overall.loc[f"{equation.id}__per_100k", "value"])
         assert row["cost_per_good"] == pytest.approx(
-            overall.loc[f"{equation.id}__cost_per_good", "value"])
+            overall.loc[f"{equation.id}__cost_per_good", "value"]
+        )
     weights = page.panel("composite-weights").table
     composite = next(e for e in ctx.pack.value_equations if len(e.numerator) > 1)
     pack_weights = dict(zip(weights["outcome"], weights["weight_0"], strict=True))

@@ -31,9 +31,22 @@ def test_a_run_completes_while_pages_are_requested_with_no_error_page(
 
     env = {**os.environ, "CAREVALUE_SNAPSHOTS": str(snapshots)}
     run = subprocess.Popen(
-        [sys.executable, "-m", "carevalue", "run", "--warehouse", str(warehouse),
-         "--conditions", str(trust / "conditions"), "--costing-rules", "synthetic"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "carevalue",
+            "run",
+            "--warehouse",
+            str(warehouse),
+            "--conditions",
+            str(trust / "conditions"),
+            "--costing-rules",
+            "synthetic",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     statuses: list[int] = []
     served: list[str] = []

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from carevalue.assurance.cases import CaseResult, assure_pack, case_files, in_memory_engine, run_case
+from carevalue.assurance.cases import (
+    CaseResult,
+    assure_pack,
+    case_files,
+    in_memory_engine,
+    run_case,
+)
 from carevalue.packs import ConditionPack, load_packs
 
 
@@ -27,4 +33,11 @@ def assure_folder(path: Path) -> Iterator[tuple[ConditionPack, CaseResult]]:
             yield pack, result
 
 
-__all__ = ["CaseResult", "assure_folder", "assure_pack", "case_files", "in_memory_engine", "run_case"]
+__all__ = [
+    "CaseResult",
+    "assure_folder",
+    "assure_pack",
+    "case_files",
+    "in_memory_engine",
+    "run_case",
+]

@@ -55,9 +55,14 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
         tables[feed] = con.create_table(f"_assure_{pack.id}_{feed}", typed, overwrite=True)
     if result.failures:
         return result
-    span = DataSpan(first=_date(case.get("data_from", "2015-01-01")), last=_date(case.get("data_to", "2030-12-31")))
+    span = DataSpan(
+        first=_date(case.get("data_from", "2015-01-01")),
+        last=_date(case.get("data_to", "2030-12-31")),
+    )
     ctx = RunContext(con, f"assure_{pack.id}")
-    prepared = prepare_tables(ctx, {name: table for name, table in tables.items() if name in FEEDS_NEEDED})
+    prepared = prepare_tables(
+        ctx, {name: table for name, table in tables.items() if name in FEEDS_NEEDED}
+    )
     prepared["prom_responses"] = tables["prom_responses"]
     episodes, activities = build_episodes(ctx, prepared, pack, span)
     got = episodes.select("patient_id", "index_encounter_id", "cycle_start", "cycle_end").execute()
@@ -81,15 +86,21 @@ def run_case(con: BaseBackend, pack: ConditionPack, file: Path) -> CaseResult:
     for activity_id, expected in want.get("stages", {}).items():
         actual = stage_of.get(activity_id, [OUTSIDE])
         if actual != [expected]:
-            result.failures.append(f"activity {activity_id}: expected stage {expected}, got {', '.join(actual)}")
-    result.failures += check_outcomes(ctx, prepared, pack, episodes, want.get("outcomes", {}), span.last)
+            result.failures.append(
+                f"activity {activity_id}: expected stage {expected}, got {', '.join(actual)}"
+            )
+    result.failures += check_outcomes(
+        ctx, prepared, pack, episodes, want.get("outcomes", {}), span.last
+    )
     return result
 
 
 def assure_pack(con: BaseBackend, pack: ConditionPack, pack_folder: Path) -> list[CaseResult]:
     files = case_files(pack_folder)
     if not files:
-        raise UserError(f"{pack_folder / 'tests'} has no test patients; every pack ships some (see docs/condition-packs.md).")
+        raise UserError(
+            f"{pack_folder / 'tests'} has no test patients; every pack ships some (see docs/condition-packs.md)."
+        )
     return [run_case(con, pack, f) for f in files]
 
 

@@ -35,12 +35,16 @@ def check_outcomes(
     """Failures, one sentence each, comparing the pack's outcomes with ``expected``."""
     if not expected:
         return []
-    unknown = sorted({o for outcomes in expected.values() for o in outcomes} - {o.id for o in pack.outcomes})
+    unknown = sorted(
+        {o for outcomes in expected.values() for o in outcomes} - {o.id for o in pack.outcomes}
+    )
     if unknown:
         return [f"the test expects outcome '{unknown[0]}', which the pack does not declare"]
     got = build_episode_outcomes(ctx, tables, pack, episodes, cutoff)
     first = episodes.select("episode_id", "patient_id", "cycle_number").execute()
-    first = first[first["cycle_number"] == first.groupby("patient_id")["cycle_number"].transform("min")]
+    first = first[
+        first["cycle_number"] == first.groupby("patient_id")["cycle_number"].transform("min")
+    ]
     episode_of = dict(zip(first["patient_id"], first["episode_id"], strict=True))
     failures = []
     for patient, outcomes in expected.items():
@@ -56,7 +60,9 @@ def check_outcomes(
                     f"patient {patient}, {outcome_id}: expected status {want['status']}, got {row['status']}"
                 )
             if "value" in want and not _same(row["value"], want["value"]):
-                failures.append(f"patient {patient}, {outcome_id}: expected value {want['value']}, got {row['value']}")
+                failures.append(
+                    f"patient {patient}, {outcome_id}: expected value {want['value']}, got {row['value']}"
+                )
     return failures
 
 

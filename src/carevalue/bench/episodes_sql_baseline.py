@@ -25,7 +25,9 @@ def _quoted(codes) -> str:
     return ", ".join(f"'{c}'" for c in sorted(codes))
 
 
-def stroke_episodes_sql(con: duckdb.DuckDBPyConnection, pack: ConditionPack) -> duckdb.DuckDBPyRelation:
+def stroke_episodes_sql(
+    con: duckdb.DuckDBPyConnection, pack: ConditionPack
+) -> duckdb.DuckDBPyRelation:
     # Every code system the inclusion lists use (ICD-10 and SNOMED CT), each compared
     # after its own normalisation, as the pack defines the cohort.
     included: dict[str, set[str]] = {}
@@ -33,7 +35,9 @@ def stroke_episodes_sql(con: duckdb.DuckDBPyConnection, pack: ConditionPack) -> 
         codelist = pack.codelist(rule.codelist)
         for system in codelist.systems:
             included.setdefault(system, set()).update(codelist.normalised_codes(system))
-    assert set(included) <= {"ICD10", "SNOMED"}, "the baseline is written for ICD-10 and SNOMED CT codes"
+    assert set(included) <= {"ICD10", "SNOMED"}, (
+        "the baseline is written for ICD-10 and SNOMED CT codes"
+    )
     excluded = pack.codelist(pack.cohort.exclusions[0].codelist).normalised_codes("ICD10")
     norm = "replace(upper(trim(code)), '.', '')"
     con.execute(f"""
@@ -97,9 +101,12 @@ def stroke_episodes_sql(con: duckdb.DuckDBPyConnection, pack: ConditionPack) -> 
         if not added:
             break
         n += 1
-    age_band = " ".join(f"when f.age between {low} and {high} then '{label}'" for low, high, label in AGE_BANDS)
+    age_band = " ".join(
+        f"when f.age between {low} and {high} then '{label}'" for low, high, label in AGE_BANDS
+    )
     ethnic_group = " ".join(
-        f"when p.ethnicity in ({_quoted(codes)}) then '{group}'" for group, codes in ETHNIC_GROUPS.items()
+        f"when p.ethnicity in ({_quoted(codes)}) then '{group}'"
+        for group, codes in ETHNIC_GROUPS.items()
     )
     return con.sql(f"""
         with span as (select min(start_at)::date as first, max(start_at)::date as last from encounters),

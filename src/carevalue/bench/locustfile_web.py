@@ -66,11 +66,16 @@ class CareValueUser(HttpUser):
                 form.failure("no CSRF token in the login form")
                 return
         with self.client.post(
-            "/login/", name="/login/ (sign in)",
-            data={"username": username, "password": os.environ["CAREVALUE_BENCH_PASSWORD"],
-                  "csrfmiddlewaretoken": token.group(1)},
+            "/login/",
+            name="/login/ (sign in)",
+            data={
+                "username": username,
+                "password": os.environ["CAREVALUE_BENCH_PASSWORD"],
+                "csrfmiddlewaretoken": token.group(1),
+            },
             headers={"Referer": f"{self.host}/login/"},
-            allow_redirects=False, catch_response=True,
+            allow_redirects=False,
+            catch_response=True,
         ) as answer:
             if not login_accepted(answer):
                 answer.failure(f"login as {username} refused (status {answer.status_code})")
@@ -78,11 +83,14 @@ class CareValueUser(HttpUser):
     @task
     def browse(self) -> None:
         path = next(self.walk)
-        with self.client.get(path, name=request_name(path), allow_redirects=False,
-                             catch_response=True) as response:
+        with self.client.get(
+            path, name=request_name(path), allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code != 200:
                 # status 0: no HTTP answer at all; say what the connection did
-                response.failure(f"status {response.status_code}"
-                                 + (f": {response.error!r}" if response.error else ""))
+                response.failure(
+                    f"status {response.status_code}"
+                    + (f": {response.error!r}" if response.error else "")
+                )
             elif path != "/healthz" and "No results yet" in response.text:
                 response.failure("the server has no published run")

@@ -51,7 +51,9 @@ def _child(folder: Path) -> dict:
         "metric_series_rows": series_rows,
         "baseline_episodes_seconds": round(episodes, 2),
         "outcomes_over_episodes": round(report.seconds["outcomes"] / max(episodes, 1e-9), 2),
-        "outcomes_and_charts_seconds": round(report.seconds["outcomes"] + report.seconds.get("charts", 0), 2),
+        "outcomes_and_charts_seconds": round(
+            report.seconds["outcomes"] + report.seconds.get("charts", 0), 2
+        ),
         "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 
@@ -64,21 +66,39 @@ def _prepare(patients: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for step in ("generate", "ingest"):
-        print(f"  {patients:>9,} patients: {step} (kept for later runs)…", file=sys.stderr, flush=True)
+        print(
+            f"  {patients:>9,} patients: {step} (kept for later runs)…", file=sys.stderr, flush=True
+        )
         subprocess.run(
-            [sys.executable, "-m", "carevalue.bench", "--child", step, "--patients", str(patients),
-             "--folder", str(folder)],
-            check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "carevalue.bench",
+                "--child",
+                step,
+                "--patients",
+                str(patients),
+                "--folder",
+                str(folder),
+            ],
+            check=True,
+            capture_output=True,
         )
     return folder
 
 
 def bench(patients: int) -> dict:
     folder = _prepare(patients)
-    print(f"  {patients:>9,} patients: carevalue run with costing, outcomes and value…", file=sys.stderr, flush=True)
+    print(
+        f"  {patients:>9,} patients: carevalue run with costing, outcomes and value…",
+        file=sys.stderr,
+        flush=True,
+    )
     out = subprocess.run(
         [sys.executable, "-m", "carevalue.bench.outcomes", "--child", str(folder)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return {
         "patients": patients,
@@ -89,8 +109,12 @@ def bench(patients: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m carevalue.bench.outcomes", description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES), help="numbers of patients")
+    parser = argparse.ArgumentParser(
+        prog="python -m carevalue.bench.outcomes", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "sizes", nargs="*", type=int, default=list(SIZES), help="numbers of patients"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -55,7 +55,9 @@ def _child(step: str, patients: int, folder: Path) -> dict:
         from carevalue.warehouse import connect
 
         con = connect(str(folder / "warehouse.duckdb"))
-        report = ingest_extract(folder / "extract", con, key=DEMO_KEY.encode(), console=Console(quiet=True))
+        report = ingest_extract(
+            folder / "extract", con, key=DEMO_KEY.encode(), console=Console(quiet=True)
+        )
         rows = sum(f.rows_read for f in report.feeds)
     elif step.partition(WARM)[0] in ("episodes_stroke", "episodes_stroke_sql_baseline", "run"):
         return _episode_step(step, folder)
@@ -72,7 +74,8 @@ def _child(step: str, patients: int, folder: Path) -> dict:
             with path.open(encoding="utf-8", newline="") as handle:
                 header = next(csv.reader(handle))
             reader = pacsv.open_csv(
-                path, convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
+                path,
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header}),
             )
             for batch in reader:
                 rows += batch.num_rows
@@ -80,16 +83,27 @@ def _child(step: str, patients: int, folder: Path) -> dict:
         raise SystemExit(f"unknown step {step}")
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds), "peak_mib": round(peak_kib / 1024)}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "peak_mib": round(peak_kib / 1024),
+    }
 
 
 def _episode_step(step: str, folder: Path) -> dict:
     """Episode building on the warehouse the ingest step left behind."""
     from carevalue.bench.episodes_sql_baseline import BASELINE_COLUMNS, stroke_episodes_sql
     from carevalue.conditions import shipped_conditions
-    from carevalue.packs import load_packs
     from carevalue.foundation.run_context import RunContext
-    from carevalue.pathways import FEEDS_NEEDED, data_span, episode_core, feed_tables, prepare_tables
+    from carevalue.packs import load_packs
+    from carevalue.pathways import (
+        FEEDS_NEEDED,
+        data_span,
+        episode_core,
+        feed_tables,
+        prepare_tables,
+    )
     from carevalue.runs import run_pipeline
     from carevalue.warehouse import connect
 
@@ -126,8 +140,13 @@ def _episode_step(step: str, folder: Path) -> dict:
         keys = sorted("|".join(str(row[c]) for c in BASELINE_COLUMNS) for row in result.to_pylist())
         extra["result_sha256"] = hashlib.sha256("\n".join(keys).encode()).hexdigest()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_second": round(rows / max(seconds, 1e-9)),
-            "peak_mib": round(peak_kib / 1024), **extra}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / max(seconds, 1e-9)),
+        "peak_mib": round(peak_kib / 1024),
+        **extra,
+    }
 
 
 def _warm_up(step: str, con) -> None:
@@ -142,11 +161,15 @@ def _warm_up(step: str, con) -> None:
     from carevalue.warehouse import scratch_table
 
     if step == "episodes_stroke":
-        rows = ibis.memtable({"k": ["a", "a", "b"], "d": ["2020-01-01", "2020-02-01", "2020-03-01"]})
+        rows = ibis.memtable(
+            {"k": ["a", "a", "b"], "d": ["2020-01-01", "2020-02-01", "2020-03-01"]}
+        )
         rows = rows.mutate(d=rows.d.cast("date"))
         other = ibis.memtable({"k": ["a", "b"], "n": [1, 2]})
         joined = rows.join(other, "k").mutate(r=ibis.row_number().over(group_by="k", order_by="d"))
-        table = scratch_table(con, "_carevalue_bench_warm_up", joined.filter(joined.d > ibis.date(2019, 1, 1)))
+        table = scratch_table(
+            con, "_carevalue_bench_warm_up", joined.filter(joined.d > ibis.date(2019, 1, 1))
+        )
         table.group_by("k").aggregate(first=table.d.min(), n=table.n.max()).execute()
         con.drop_table("_carevalue_bench_warm_up")
     else:
@@ -188,14 +211,32 @@ def _costing_step(step: str, folder: Path) -> dict:
     ).fetchall()
     digest = hashlib.sha256("\n".join(f"{a}|{amount}" for a, amount in totals).encode()).hexdigest()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / max(seconds, 1e-9)),
-            "peak_mib": round(peak_kib / 1024), "activities_costed": len(totals), "result_sha256": digest}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / max(seconds, 1e-9)),
+        "peak_mib": round(peak_kib / 1024),
+        "activities_costed": len(totals),
+        "result_sha256": digest,
+    }
 
 
 def run_step(step: str, patients: int, folder: Path) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "carevalue.bench", "--child", step, "--patients", str(patients), "--folder", str(folder)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "carevalue.bench",
+            "--child",
+            step,
+            "--patients",
+            str(patients),
+            "--folder",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -207,7 +248,11 @@ def bench_size(patients: int, repeat: int = 3) -> dict:
     result = {
         "patients": patients,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
     }
     for step in STEPS:
         if step in EPISODE_STEPS:
@@ -217,10 +262,13 @@ def bench_size(patients: int, repeat: int = 3) -> dict:
         print(f"  {patients:>9,} patients: {step}…", file=sys.stderr, flush=True)
         result[step] = run_step(step, patients, folder)
     result["costing_matches_baseline"] = (
-        result["costing_plics"]["result_sha256"] == result["costing_plics_sql_baseline"]["result_sha256"]
+        result["costing_plics"]["result_sha256"]
+        == result["costing_plics_sql_baseline"]["result_sha256"]
     )
     result["costing_time_ratio"] = round(
-        result["costing_plics"]["seconds"] / max(result["costing_plics_sql_baseline"]["seconds"], 1e-9), 2
+        result["costing_plics"]["seconds"]
+        / max(result["costing_plics_sql_baseline"]["seconds"], 1e-9),
+        2,
     )
     result["extract_bytes"] = sum(p.stat().st_size for p in (folder / "extract").glob("*"))
     shutil.rmtree(folder, ignore_errors=True)
@@ -236,7 +284,11 @@ def episode_steps(patients: int, folder: Path, repeat: int) -> dict:
     runs: dict[str, list[dict]] = {variant: [] for variant in variants}
     for attempt in range(repeat):
         for variant in variants:
-            print(f"  {patients:>9,} patients: {variant} ({attempt + 1}/{repeat})…", file=sys.stderr, flush=True)
+            print(
+                f"  {patients:>9,} patients: {variant} ({attempt + 1}/{repeat})…",
+                file=sys.stderr,
+                flush=True,
+            )
             runs[variant].append(run_step(variant, patients, folder))
     result = {}
     for variant, measured in runs.items():
@@ -250,7 +302,9 @@ def episode_steps(patients: int, folder: Path, repeat: int) -> dict:
     result["episodes_stroke_matches_baseline"] = len(digests) == 1
     for suffix in ("", "_warm"):
         sql, ours = (result[step + suffix] for step in EPISODE_STEPS)
-        result[f"episodes_stroke{suffix}_time_ratio"] = round(ours["seconds"] / max(sql["seconds"], 1e-9), 2)
+        result[f"episodes_stroke{suffix}_time_ratio"] = round(
+            ours["seconds"] / max(sql["seconds"], 1e-9), 2
+        )
         result[f"episodes_stroke{suffix}_median_time_ratio"] = round(
             ours["median_seconds"] / max(sql["median_seconds"], 1e-9), 2
         )
@@ -265,12 +319,20 @@ def bench_episodes(patients: int, repeat: int) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for step in ("generate", "ingest"):
-            print(f"  {patients:>9,} patients: {step} (kept for later runs)…", file=sys.stderr, flush=True)
+            print(
+                f"  {patients:>9,} patients: {step} (kept for later runs)…",
+                file=sys.stderr,
+                flush=True,
+            )
             run_step(step, patients, folder)
     result = {
         "patients": patients,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
         "repeat": repeat,
     }
     result.update(episode_steps(patients, folder, repeat))
@@ -298,14 +360,21 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m carevalue.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="patient counts to measure")
+    parser = argparse.ArgumentParser(
+        prog="python -m carevalue.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(SIZES), help="patient counts to measure"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--patients", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each episode step (the fastest is reported)")
     parser.add_argument(
-        "--episodes-only", action="store_true",
+        "--repeat", type=int, default=3, help="runs of each episode step (the fastest is reported)"
+    )
+    parser.add_argument(
+        "--episodes-only",
+        action="store_true",
         help="only the episode steps, on a warehouse kept in var/bench/<patients> (results/episodes_<patients>.json)",
     )
     args = parser.parse_args(argv)
@@ -325,12 +394,16 @@ def main(argv: list[str] | None = None) -> None:
                     f"{result[f'episodes_stroke{suffix}_time_ratio']}, of medians "
                     f"{result[f'episodes_stroke{suffix}_median_time_ratio']}"
                 )
-            print(f"{patients:,} patients: same rows in every run: {result['episodes_stroke_matches_baseline']}")
+            print(
+                f"{patients:,} patients: same rows in every run: {result['episodes_stroke_matches_baseline']}"
+            )
         return
     results = []
     for patients in args.sizes:
         result = bench_size(patients, args.repeat)
-        (RESULTS / f"generate_ingest_{patients}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (RESULTS / f"generate_ingest_{patients}.json").write_text(
+            json.dumps(result, indent=2) + "\n"
+        )
         results.append(result)
     print(table(results))
     for r in results:

@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from carevalue.value.metric_charts import funnel_charts, spc_charts
-from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
 from carevalue.stats import spc
 from carevalue.stats.funnel import TAIL, funnel
 from carevalue.stats.warnings import ShortSeriesWarning
+from carevalue.value.metric_charts import funnel_charts, spc_charts
+from carevalue.value.metric_series import COLUMNS as SERIES_COLUMNS
 
 RESULTS = Path("bench/results/stats.json")
 SERIES, POINTS, GROUPS = 10_000, 36, 1_000
@@ -119,16 +119,35 @@ def funnel_series_frame(observed, expected, labels) -> pd.DataFrame:
     n = len(labels)
     frame = pd.DataFrame(
         {
-            "condition": "stroke", "metric": "death_90d__oe", "metric_kind": "observed_expected",
-            "period_type": "financial_year", "period": "2023/24", "segment_type": "site", "segment": labels,
-            "n": 500, "n_due": 500.0, "n_used": 500, "numerator": observed, "denominator": 500.0,
-            "expected": expected, "value": observed / expected, "lower": np.nan, "upper": np.nan,
-            "suppressed": False, "note": None,
+            "condition": "stroke",
+            "metric": "death_90d__oe",
+            "metric_kind": "observed_expected",
+            "period_type": "financial_year",
+            "period": "2023/24",
+            "segment_type": "site",
+            "segment": labels,
+            "n": 500,
+            "n_due": 500.0,
+            "n_used": 500,
+            "numerator": observed,
+            "denominator": 500.0,
+            "expected": expected,
+            "value": observed / expected,
+            "lower": np.nan,
+            "upper": np.nan,
+            "suppressed": False,
+            "note": None,
         },
         index=np.arange(n),
     )
-    base = frame.assign(metric="death_90d", metric_kind="rate", period_type="all", period="all",
-                        segment_type="all", segment="all").iloc[:1]
+    base = frame.assign(
+        metric="death_90d",
+        metric_kind="rate",
+        period_type="all",
+        period="all",
+        segment_type="all",
+        segment="all",
+    ).iloc[:1]
     return pd.concat([frame, base], ignore_index=True)[SERIES_COLUMNS]
 
 
@@ -210,7 +229,9 @@ def run(series: int = SERIES, points: int = POINTS, groups: int = GROUPS, repeat
         "xmr_facets": _quiet(lambda: spc.xmr(flat, dates, facets=facets)),
         "xmr_facets_and_summary": _quiet(lambda: spc.summary(spc.xmr(flat, dates, facets=facets))),
         "xmr_per_series_loop": _quiet(lambda: [spc.xmr(row) for row in y[:loop_series]]),
-        "spc_charts": lambda: spc_charts(table, directions={("stroke", f"metric_{i}"): "decrease" for i in range(10)}),
+        "spc_charts": lambda: spc_charts(
+            table, directions={("stroke", f"metric_{i}"): "decrease" for i in range(10)}
+        ),
         "funnel_scipy_loop_baseline": lambda: funnel_scipy_loop(expected),
         "funnel": lambda: funnel(observed, expected, labels),
         "funnel_charts": lambda: funnel_charts(funnel_table),
@@ -218,9 +239,18 @@ def run(series: int = SERIES, points: int = POINTS, groups: int = GROUPS, repeat
     slow = {"xmr_per_series_loop"}
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
-                    "platform": platform.platform()},
-        "sizes": {"series": series, "points": points, "xmr_per_series_loop_series": loop_series, "groups": groups},
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "platform": platform.platform(),
+        },
+        "sizes": {
+            "series": series,
+            "points": points,
+            "xmr_per_series_loop_series": loop_series,
+            "groups": groups,
+        },
         "repeat": repeat,
         "steps": {},
     }
@@ -230,12 +260,18 @@ def run(series: int = SERIES, points: int = POINTS, groups: int = GROUPS, repeat
     result.update(_checks(y, flat, dates, facets, observed, expected, labels))
     seconds = {name: step["seconds"] for name, step in result["steps"].items()}
     result["ratios"] = {
-        "xmr_facets_over_numpy_loop": round(seconds["xmr_facets"] / seconds["xmr_numpy_loop_baseline"], 2),
-        "spc_charts_over_numpy_loop": round(seconds["spc_charts"] / seconds["xmr_numpy_loop_baseline"], 2),
+        "xmr_facets_over_numpy_loop": round(
+            seconds["xmr_facets"] / seconds["xmr_numpy_loop_baseline"], 2
+        ),
+        "spc_charts_over_numpy_loop": round(
+            seconds["spc_charts"] / seconds["xmr_numpy_loop_baseline"], 2
+        ),
         "xmr_per_series_loop_over_facets_same_series": round(
             seconds["xmr_per_series_loop"] * series / loop_series / seconds["xmr_facets"], 1
         ),
-        "funnel_over_scipy_loop": round(seconds["funnel"] / seconds["funnel_scipy_loop_baseline"], 3),
+        "funnel_over_scipy_loop": round(
+            seconds["funnel"] / seconds["funnel_scipy_loop_baseline"], 3
+        ),
     }
     return result
 
@@ -250,7 +286,9 @@ def _checks(y, flat, dates, facets, observed, expected, labels) -> dict:
     xmr_same = bool(np.allclose(first, floor, rtol=1e-12, atol=1e-9))
     exact = funnel_scipy_loop(expected)
     result = funnel(observed, expected, labels)
-    funnel_same = bool(np.allclose(result[["LCL95", "UCL95", "LCL99", "UCL99"]].to_numpy(), exact, rtol=1e-12))
+    funnel_same = bool(
+        np.allclose(result[["LCL95", "UCL95", "LCL99", "UCL99"]].to_numpy(), exact, rtol=1e-12)
+    )
     return {"xmr_limits_match_baseline": xmr_same, "funnel_limits_match_baseline": funnel_same}
 
 
@@ -266,8 +304,10 @@ def table(result: dict) -> str:
         "funnel": f"{sizes['groups']:,} groups",
         "funnel_charts": f"{sizes['groups']:,} groups",
     }
-    lines = ["| step | size | seconds (fastest) | seconds (median) | peak traced memory (MiB) |",
-             "|---|---|---:|---:|---:|"]
+    lines = [
+        "| step | size | seconds (fastest) | seconds (median) | peak traced memory (MiB) |",
+        "|---|---|---:|---:|---:|",
+    ]
     for name, step in result["steps"].items():
         lines.append(
             f"| {name} | {what[name]} | {step['seconds']} | {step['median_seconds']} | {step['peak_traced_mib']} |"
@@ -289,8 +329,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
-    print(f"limits match the baselines: XmR {result['xmr_limits_match_baseline']}, "
-          f"funnel {result['funnel_limits_match_baseline']}; ratios {result['ratios']}")
+    print(
+        f"limits match the baselines: XmR {result['xmr_limits_match_baseline']}, "
+        f"funnel {result['funnel_limits_match_baseline']}; ratios {result['ratios']}"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,9 @@ AGGREGATED = "Aggregated"
 def page_paths(conditions: list[str], site: str) -> list[str]:
     """Every path the scenario visits: each page of each condition, plain and filtered."""
     query = "?" + urlencode({"site": site})
-    return [f"/c/{c}/{page}/{suffix}"
-            for c in conditions for page in PAGES for suffix in ("", query)]
+    return [
+        f"/c/{c}/{page}/{suffix}" for c in conditions for page in PAGES for suffix in ("", query)
+    ]
 
 
 def request_name(path: str) -> str:
@@ -87,7 +88,9 @@ def login(session, host: str, username: str, password: str) -> None:
     if token is None:
         raise RuntimeError("no csrfmiddlewaretoken in the login form")
     answer = session.post(
-        f"{host}/login/", timeout=60, allow_redirects=False,
+        f"{host}/login/",
+        timeout=60,
+        allow_redirects=False,
         data={"username": username, "password": password, "csrfmiddlewaretoken": token.group(1)},
         headers={"Referer": f"{host}/login/"},
     )
@@ -117,16 +120,24 @@ def build_trust(patients: int, seed: int = SEED, work: Path = WORK) -> tuple[Pat
     if marker.exists():
         built = json.loads(marker.read_text())
         if built.get("patients") == patients and built.get("seed") == seed and current_run(folder):
-            print(f"  reusing the {patients:,}-patient trust in {folder}", file=sys.stderr,
-                  flush=True)
+            print(
+                f"  reusing the {patients:,}-patient trust in {folder}", file=sys.stderr, flush=True
+            )
             return folder, {**built, "reused": True}
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     env = trust_env(folder)
     carevalue = [sys.executable, "-m", "carevalue"]
     steps = {
-        "generate": [*carevalue, "generate", str(folder / "extract"), "--patients", str(patients),
-                     "--seed", str(seed)],
+        "generate": [
+            *carevalue,
+            "generate",
+            str(folder / "extract"),
+            "--patients",
+            str(patients),
+            "--seed",
+            str(seed),
+        ],
         "ingest": [*carevalue, "ingest", str(folder / "extract"), "--demo"],
         "run": [*carevalue, "run", "--costing-rules", "synthetic"],
     }
@@ -138,8 +149,13 @@ def build_trust(patients: int, seed: int = SEED, work: Path = WORK) -> tuple[Pat
             subprocess.run(command, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
         seconds[name] = round(time.perf_counter() - started, 1)
     shutil.rmtree(folder / "extract")  # the warehouse and the snapshot are all that is read
-    built = {"patients": patients, "seed": seed, "run_id": current_run(folder),
-             "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": seconds}
+    built = {
+        "patients": patients,
+        "seed": seed,
+        "run_id": current_run(folder),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": seconds,
+    }
     marker.write_text(json.dumps(built, indent=2) + "\n")
     return folder, {**built, "reused": False}
 
@@ -177,9 +193,17 @@ def prepare_web(folder: Path, users: int) -> str:
     web.mkdir(parents=True)
     password = "bench-" + secrets.token_urlsafe(12)
     subprocess.run(
-        [sys.executable, "-m", "carevalue.bench.web_load", "--child-prepare", str(folder),
-         "--users", str(users)],
-        env={**web_env(folder), "CAREVALUE_BENCH_PASSWORD": password}, check=True,
+        [
+            sys.executable,
+            "-m",
+            "carevalue.bench.web_load",
+            "--child-prepare",
+            str(folder),
+            "--users",
+            str(users),
+        ],
+        env={**web_env(folder), "CAREVALUE_BENCH_PASSWORD": password},
+        check=True,
     )
     return password
 
@@ -194,8 +218,11 @@ def _child_prepare(users: int) -> None:
 
     password = os.environ["CAREVALUE_BENCH_PASSWORD"]
     for number in range(1, users + 1):
-        actions.create_user(username=f"{USER_PREFIX}{number:02d}", password=password,
-                            roles=[("service_manager", "")])
+        actions.create_user(
+            username=f"{USER_PREFIX}{number:02d}",
+            password=password,
+            roles=[("service_manager", "")],
+        )
 
 
 def free_port() -> int:
@@ -208,8 +235,12 @@ def start_gunicorn(folder: Path, port: int) -> subprocess.Popen:
     from carevalue.web.serve import gunicorn_command
 
     log = (folder / "web" / "gunicorn.log").open("w")
-    process = subprocess.Popen(gunicorn_command("127.0.0.1", port, WORKERS, THREADS),
-                               env=web_env(folder), stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        gunicorn_command("127.0.0.1", port, WORKERS, THREADS),
+        env=web_env(folder),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -265,8 +296,17 @@ def warm_up(host: str, paths: list[str], password: str) -> dict:
     return {"rounds": WARM_UP_ROUNDS, "statuses": sorted(statuses), "first_response_ms": first}
 
 
-def run_locust(host: str, prefix: Path, *, target: str, think: str, users: int, seconds: int,
-               password: str, conditions: list[str]) -> int:
+def run_locust(
+    host: str,
+    prefix: Path,
+    *,
+    target: str,
+    think: str,
+    users: int,
+    seconds: int,
+    password: str,
+    conditions: list[str],
+) -> int:
     env = {
         **os.environ,
         "CAREVALUE_BENCH_TARGET": target,
@@ -277,13 +317,32 @@ def run_locust(host: str, prefix: Path, *, target: str, think: str, users: int, 
         "CAREVALUE_BENCH_SITE": SITE,
     }
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "-u", str(users), "-r", str(SPAWN_RATE), "-t", f"{seconds}s", "--host", host,
-        "--csv", str(prefix), "--only-summary", "--stop-timeout", "10", "--loglevel", "WARNING",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(SPAWN_RATE),
+        "-t",
+        f"{seconds}s",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+        "--loglevel",
+        "WARNING",
     ]
     with prefix.with_suffix(".log").open("w") as log:
-        return subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              check=False).returncode
+        return subprocess.run(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+        ).returncode
 
 
 # --- 5. summarising ---------------------------------------------------------------------
@@ -340,8 +399,11 @@ def server_times(log: Path, start: int = 0) -> dict:
     out = {}
     for path, values in sorted(times.items()):
         values.sort()
-        out[path] = {"requests": len(values), "median_ms": values[len(values) // 2],
-                     "p95_ms": values[min(len(values) - 1, int(len(values) * 0.95))]}
+        out[path] = {
+            "requests": len(values),
+            "median_ms": values[len(values) // 2],
+            "p95_ms": values[min(len(values) - 1, int(len(values) * 0.95))],
+        }
     return out
 
 
@@ -352,11 +414,21 @@ def scenario_summary(prefix: Path, *, target: str, think: str, returncode: int) 
     if failures.exists():
         with failures.open(newline="", encoding="utf-8") as handle:
             failure_rows = [
-                {"method": r["Method"], "name": r["Name"], "error": r["Error"][:300],
-                 "occurrences": int(r["Occurrences"])} for r in csv.DictReader(handle)
+                {
+                    "method": r["Method"],
+                    "name": r["Name"],
+                    "error": r["Error"][:300],
+                    "occurrences": int(r["Occurrences"]),
+                }
+                for r in csv.DictReader(handle)
             ]
-    return {"target": target, "think_seconds": think_label(think), "locust_exit_code": returncode,
-            **stats, "failure_reasons": failure_rows}
+    return {
+        "target": target,
+        "think_seconds": think_label(think),
+        "locust_exit_code": returncode,
+        **stats,
+        "failure_reasons": failure_rows,
+    }
 
 
 def think_label(think: str) -> str:
@@ -392,17 +464,23 @@ def git_commit() -> dict:
         return out.stdout.strip()
 
     changed = git("status", "--porcelain", "--", "src/carevalue/web")
-    return {"commit": git("rev-parse", "HEAD"),
-            "web_files_uncommitted": len(changed.splitlines()) if changed else 0}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "web_files_uncommitted": len(changed.splitlines()) if changed else 0,
+    }
 
 
 def table(result: dict) -> str:
     lines = [
-        (f"{result['patients']:,} patients, {result['users']} users, {result['seconds']} s per "
-         f"scenario, 2 gunicorn workers x 4 threads, {result['machine']['cpus']} CPUs"),
+        (
+            f"{result['patients']:,} patients, {result['users']} users, {result['seconds']} s per "
+            f"scenario, 2 gunicorn workers x 4 threads, {result['machine']['cpus']} CPUs"
+        ),
         "",
-        ("| scenario | think time (s) | request | requests | failures | median ms | p95 ms "
-         "| p99 ms | requests/s |"),
+        (
+            "| scenario | think time (s) | request | requests | failures | median ms | p95 ms "
+            "| p99 ms | requests/s |"
+        ),
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
 
@@ -423,13 +501,14 @@ def table(result: dict) -> str:
 def server_table(result: dict) -> str:
     """gunicorn's own time per condition and page (filtered and unfiltered together)."""
     names = [n for n in ("pages", "pages_no_think") if n in result["scenarios"]]
+
     def label(think: str) -> str:
         return "no think time" if think == "none" else f"think {think} s"
 
-    header = " | ".join(f"{label(result['scenarios'][n]['think_seconds'])}: median / p95 ms"
-                        for n in names)
-    lines = [f"| path (server time, gunicorn's log) | {header} |",
-             "|---|" + "---:|" * len(names)]
+    header = " | ".join(
+        f"{label(result['scenarios'][n]['think_seconds'])}: median / p95 ms" for n in names
+    )
+    lines = [f"| path (server time, gunicorn's log) | {header} |", "|---|" + "---:|" * len(names)]
     paths = sorted({p for n in names for p in result["scenarios"][n]["server_ms_by_path"]})
     for path in paths:
         cells = []
@@ -446,8 +525,11 @@ def verdict(result: dict, aim_p95_ms: int = 300) -> str:
         ((name, f) for name, f in pages["per_request"].items() if name.startswith("/c/")),
         key=lambda item: item[1]["p95_ms"] or 0,
     )
-    met = pages["overall"]["p95_ms"] is not None and pages["overall"]["p95_ms"] < aim_p95_ms \
+    met = (
+        pages["overall"]["p95_ms"] is not None
+        and pages["overall"]["p95_ms"] < aim_p95_ms
         and pages["overall"]["failures"] == 0
+    )
     return (
         f"aim (p95 < {aim_p95_ms} ms, no failures, {result['users']} users, think time "
         f"{pages['think_seconds']} s): {'met' if met else 'NOT met'}; overall p95 "
@@ -475,9 +557,17 @@ def profile(folder: Path, path: str) -> None:
     if not (folder / "web" / "web.sqlite3").exists():
         prepare_web(folder, 1)
     subprocess.run(
-        [sys.executable, "-m", "carevalue.bench.web_load", "--child-profile", str(folder),
-         "--profile", path],
-        env={**web_env(folder), "CAREVALUE_ALLOWED_HOSTS": "testserver,127.0.0.1"}, check=True,
+        [
+            sys.executable,
+            "-m",
+            "carevalue.bench.web_load",
+            "--child-profile",
+            str(folder),
+            "--profile",
+            path,
+        ],
+        env={**web_env(folder), "CAREVALUE_ALLOWED_HOSTS": "testserver,127.0.0.1"},
+        check=True,
     )
 
 
@@ -495,8 +585,11 @@ def _child_profile(folder: Path, path: str) -> None:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username=f"{USER_PREFIX}01"))
-    for label, clear in (("first request in the process", False),
-                         ("page cache emptied", True), ("page cached", False)):
+    for label, clear in (
+        ("first request in the process", False),
+        ("page cache emptied", True),
+        ("page cached", False),
+    ):
         if clear:
             page_cache.clear()
         profiler = cProfile.Profile()
@@ -506,28 +599,38 @@ def _child_profile(folder: Path, path: str) -> None:
         profiler.disable()
         ms = (time.perf_counter() - started) * 1000
         stats = pstats.Stats(profiler)
-        print(f"\n{path} — {label}: {ms:,.0f} ms (under the profiler), status "
-              f"{response.status_code}, {len(response.content):,} bytes")
+        print(
+            f"\n{path} — {label}: {ms:,.0f} ms (under the profiler), status "
+            f"{response.status_code}, {len(response.content):,} bytes"
+        )
         for part, (file, function) in PROFILE_PARTS.items():
-            seconds = sum(v[3] for k, v in stats.stats.items()
-                          if k[0].endswith(file) and k[2] == function)
+            seconds = sum(
+                v[3] for k, v in stats.stats.items() if k[0].endswith(file) and k[2] == function
+            )
             print(f"  {part}: {seconds * 1000:,.0f} ms")
         prof = folder / "web" / f"profile{path.strip('/').replace('/', '_')}_{int(clear)}.prof"
         stats.dump_stats(prof)
-        stats.sort_stats("cumulative").print_stats(r"carevalue|pandas/core/(frame|groupby)|"
-                                                   r"plotly|json/encoder|template/base", 25)
+        stats.sort_stats("cumulative").print_stats(
+            r"carevalue|pandas/core/(frame|groupby)|"
+            r"plotly|json/encoder|template/base",
+            25,
+        )
     timings = []
     for _ in range(5):
         started = time.perf_counter()
         client.get(path)
         timings.append((time.perf_counter() - started) * 1000)
-    print(f"\n{path} — page cached, without the profiler, 5 requests one at a time: "
-          f"{', '.join(f'{ms:,.0f}' for ms in timings)} ms")
+    print(
+        f"\n{path} — page cached, without the profiler, 5 requests one at a time: "
+        f"{', '.join(f'{ms:,.0f}' for ms in timings)} ms"
+    )
     page_cache.clear()
     started = time.perf_counter()
     client.get(path)
-    print(f"{path} — page cache emptied, without the profiler: "
-          f"{(time.perf_counter() - started) * 1000:,.0f} ms")
+    print(
+        f"{path} — page cache emptied, without the profiler: "
+        f"{(time.perf_counter() - started) * 1000:,.0f} ms"
+    )
 
 
 # --- the whole run ----------------------------------------------------------------------
@@ -544,17 +647,30 @@ def bench(patients: int, users: int, seconds: int, think: str, seed: int = SEED)
     out = folder / "web"
     access_log = out / "gunicorn.log"
     result = {
-        "patients": patients, "seed": seed, "users": users, "seconds": seconds,
-        "think_seconds": think_label(think), "spawn_rate": SPAWN_RATE,
-        "server": {"workers": WORKERS, "threads": THREADS, "worker_class": "gthread",
-                   "database": "sqlite"},
-        "conditions": conditions, "site_filter": SITE,
+        "patients": patients,
+        "seed": seed,
+        "users": users,
+        "seconds": seconds,
+        "think_seconds": think_label(think),
+        "spawn_rate": SPAWN_RATE,
+        "server": {
+            "workers": WORKERS,
+            "threads": THREADS,
+            "worker_class": "gthread",
+            "database": "sqlite",
+        },
+        "conditions": conditions,
+        "site_filter": SITE,
         "trust": built,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count() or 0, "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
-        "git": git_commit(), "web_code_sha256": pages_code_digest(),
+        "machine": {
+            "cpus": os.cpu_count() or 0,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "git": git_commit(),
+        "web_code_sha256": pages_code_digest(),
         "scenarios": {},
     }
     try:
@@ -562,18 +678,32 @@ def bench(patients: int, users: int, seconds: int, think: str, seed: int = SEED)
         result["warm_up"] = warm_up(host, page_paths(conditions, SITE), password)
         scenarios = [("pages", "pages", think), ("healthz_baseline", "healthz", think)]
         if think != "0":
-            scenarios += [("pages_no_think", "pages", "0"),
-                          ("healthz_baseline_no_think", "healthz", "0")]
+            scenarios += [
+                ("pages_no_think", "pages", "0"),
+                ("healthz_baseline_no_think", "healthz", "0"),
+            ]
         for name, target, scenario_think in scenarios:
-            print(f"  locust: {name}, {users} users, {seconds} s, "
-                  f"think {think_label(scenario_think)}…",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  locust: {name}, {users} users, {seconds} s, "
+                f"think {think_label(scenario_think)}…",
+                file=sys.stderr,
+                flush=True,
+            )
             prefix = out / f"locust_{name}"
             log_start = access_log.stat().st_size
-            code = run_locust(host, prefix, target=target, think=scenario_think, users=users,
-                              seconds=seconds, password=password, conditions=conditions)
-            result["scenarios"][name] = scenario_summary(prefix, target=target,
-                                                         think=scenario_think, returncode=code)
+            code = run_locust(
+                host,
+                prefix,
+                target=target,
+                think=scenario_think,
+                users=users,
+                seconds=seconds,
+                password=password,
+                conditions=conditions,
+            )
+            result["scenarios"][name] = scenario_summary(
+                prefix, target=target, think=scenario_think, returncode=code
+            )
             result["scenarios"][name]["server_ms_by_path"] = server_times(access_log, log_start)
     finally:
         stop(process)
@@ -586,19 +716,30 @@ def results_path(patients: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m carevalue.bench.web_load",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m carevalue.bench.web_load", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--patients", type=int, default=100_000, help="size of the synthetic trust")
     parser.add_argument("--users", type=int, default=20, help="simulated users (and accounts)")
     parser.add_argument("--seconds", type=int, default=60, help="length of each locust scenario")
-    parser.add_argument("--think", type=parse_think, default="1-3",
-                        help="think time between a user's pages, LOW-HIGH seconds (0 for none)")
+    parser.add_argument(
+        "--think",
+        type=parse_think,
+        default="1-3",
+        help="think time between a user's pages, LOW-HIGH seconds (0 for none)",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the synthetic trust")
-    parser.add_argument("--build-only", action="store_true",
-                        help="only build (or reuse) the trust, for a later measurement")
-    parser.add_argument("--profile", metavar="PATH",
-                        help="instead of a load test, profile one request for PATH (e.g. "
-                        "/c/stroke/spc/) on the same trust, with cProfile")
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="only build (or reuse) the trust, for a later measurement",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="instead of a load test, profile one request for PATH (e.g. "
+        "/c/stroke/spc/) on the same trust, with cProfile",
+    )
     parser.add_argument("--child-prepare", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -22,13 +22,13 @@ from carevalue.costing.tdabc import cost_model, load_tdabc_model
 __all__ = [
     "COSTING_TABLES",
     "METHOD_TDABC",
-    "cost_model",
-    "load_tdabc_model",
     "ConditionCost",
     "CostingResult",
     "CostingRules",
     "CostingSummary",
     "check_cost_source",
+    "cost_model",
     "load_costing_rules",
+    "load_tdabc_model",
     "run_costing_stage",
 ]

@@ -24,7 +24,9 @@ def tdabc_unit_cost(pack_folder: Path, process_map: str) -> float:
     file, process_id = process_map.split("#", 1)
     path = pack_folder / file
     if not path.is_file():
-        raise UserError(f"{pack_folder / 'pack.yaml'}: process_map '{process_map}' names {path}, which does not exist.")
+        raise UserError(
+            f"{pack_folder / 'pack.yaml'}: process_map '{process_map}' names {path}, which does not exist."
+        )
     process = cost_model(load_tdabc_model(path)).process(process_id)
     return round(float(process.expected_cost), 2)
 
@@ -47,9 +49,13 @@ def tdabc_step_costs(pack_folder: Path, process_map: str) -> pd.DataFrame:
     )
 
 
-def compare_stage_costs(con: BaseBackend, packs: list[ConditionPack], conditions_folder: Path) -> pd.DataFrame:
+def compare_stage_costs(
+    con: BaseBackend, packs: list[ConditionPack], conditions_folder: Path
+) -> pd.DataFrame:
     if "episode_costs" not in con.list_tables():
-        raise UserError("This warehouse has no costed run yet; run 'carevalue run --costing-rules FILE' first.")
+        raise UserError(
+            "This warehouse has no costed run yet; run 'carevalue run --costing-rules FILE' first."
+        )
     costs = con.table("episode_costs").filter(lambda t: t.method == "plics")
     rows = []
     for pack in packs:
@@ -58,8 +64,12 @@ def compare_stage_costs(con: BaseBackend, packs: list[ConditionPack], conditions
                 continue
             tdabc = tdabc_unit_cost(conditions_folder / pack.id, stage.process_map)
             in_stage = costs.filter((costs.condition == pack.id) & (costs.stage == stage.id))
-            per_episode = in_stage.group_by("episode_id").aggregate(cost=in_stage.amount.sum().cast("float64"))
-            summary = per_episode.aggregate(episodes=per_episode.count(), mean=per_episode.cost.mean()).execute()
+            per_episode = in_stage.group_by("episode_id").aggregate(
+                cost=in_stage.amount.sum().cast("float64")
+            )
+            summary = per_episode.aggregate(
+                episodes=per_episode.count(), mean=per_episode.cost.mean()
+            ).execute()
             plics = float(summary["mean"][0]) if summary["episodes"][0] else 0.0
             rows.append(
                 {

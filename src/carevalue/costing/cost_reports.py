@@ -49,7 +49,9 @@ def cost_per_episode_by_condition(
 ) -> pd.DataFrame:
     """Distribution of whole-pathway cost per episode, per condition."""
     costs = _whole_pathway_costs(con)
-    per_episode = costs.group_by(["condition", "episode_id"]).aggregate(cost=costs.amount.sum().cast("float64"))
+    per_episode = costs.group_by(["condition", "episode_id"]).aggregate(
+        cost=costs.amount.sum().cast("float64")
+    )
     summary = per_episode.group_by("condition").aggregate(
         episodes=per_episode.count(),
         mean=per_episode.cost.mean(),
@@ -99,10 +101,13 @@ def top_cost_drivers(
     its rank (the order discloses no one's cost) and loses its total."""
     costs = _whole_pathway_costs(con)
     cells = costs.group_by(["condition", "stage", "resource", "department"]).aggregate(
-        total=costs.amount.sum().cast("float64"), activities=costs.activities.sum(),
+        total=costs.amount.sum().cast("float64"),
+        activities=costs.activities.sum(),
         episodes=costs.episode_id.nunique(),
     )
-    ranked = cells.mutate(rank=ibis.row_number().over(group_by=cells.condition, order_by=ibis.desc(cells.total)) + 1)
+    ranked = cells.mutate(
+        rank=ibis.row_number().over(group_by=cells.condition, order_by=ibis.desc(cells.total)) + 1
+    )
     frame = ranked.filter(ranked["rank"] <= top).order_by(["condition", "rank"]).execute().round(2)
     return suppress(frame, _min_cell(con, min_cell), {"episodes": ("total",)})
 
@@ -114,15 +119,24 @@ def reconciliation_summary(con: BaseBackend) -> pd.DataFrame:
     rec = con.table("cost_reconciliation")
     rows = [
         ("cost quantum (ledger less exclusions)", quantum.amount.sum(where=quantum.in_quantum)),
-        ("left out of the quantum (excluded and income lines)", quantum.amount.sum(where=~quantum.in_quantum)),
+        (
+            "left out of the quantum (excluded and income lines)",
+            quantum.amount.sum(where=~quantum.in_quantum),
+        ),
         ("allocated to activities", rec.allocated.sum()),
         ("unallocated (reported, not loaded onto patients)", rec.unallocated.sum()),
         ("difference (must be 0.00)", rec["difference"].sum()),
     ]
     figures = [(label, float(expr.execute() or 0)) for label, expr in rows]
     by_reason = rec.filter(rec.unallocated_reason.notnull())
-    reasons = by_reason.group_by("unallocated_reason").aggregate(amount=by_reason.unallocated.sum()).execute()
-    figures += [(f"  unallocated: {r.unallocated_reason}", float(r.amount)) for r in reasons.itertuples()]
+    reasons = (
+        by_reason.group_by("unallocated_reason")
+        .aggregate(amount=by_reason.unallocated.sum())
+        .execute()
+    )
+    figures += [
+        (f"  unallocated: {r.unallocated_reason}", float(r.amount)) for r in reasons.itertuples()
+    ]
     return pd.DataFrame(figures, columns=["line", "amount"]).round(2)
 
 

@@ -18,7 +18,11 @@ import pandas as pd
 
 from carevalue.costing.compare_methods import tdabc_step_costs
 from carevalue.costing.episode_costs import METHOD_TDABC, episode_costs
-from carevalue.costing.imported_costs import IMPORTED_TABLE, METHOD_IMPORTED, imported_activity_costs
+from carevalue.costing.imported_costs import (
+    IMPORTED_TABLE,
+    METHOD_IMPORTED,
+    imported_activity_costs,
+)
 from carevalue.costing.plics import AllocationResult, allocate_ledger_to_activities, reconcile
 from carevalue.costing.plics_rules import CostingRules
 from carevalue.errors import UserError
@@ -54,7 +58,8 @@ class CostingSummary:
     def as_json(self) -> dict[str, object]:
         """The shape ``runs.costing`` has always had (key order too)."""
         by_condition = {
-            c: {"episodes": f.episodes, "mean_cost": f.mean_cost} for c, f in self.by_condition.items()
+            c: {"episodes": f.episodes, "mean_cost": f.mean_cost}
+            for c, f in self.by_condition.items()
         }
         if self.source == SOURCE_PLICS:
             head = {
@@ -84,7 +89,9 @@ class CostingResult:
             return None
         costs = self.tables["episode_costs"]
         costs = costs.filter(costs.method != METHOD_TDABC)
-        return costs.group_by(["episode_id", "stage"]).aggregate(amount=costs.amount.sum()).execute()
+        return (
+            costs.group_by(["episode_id", "stage"]).aggregate(amount=costs.amount.sum()).execute()
+        )
 
 
 def check_cost_source(rules: CostingRules | None, imported: bool) -> None:
@@ -135,7 +142,9 @@ def _cost(ctx: RunContext, episode_activities: ibis.Table, rules: CostingRules) 
     problems = reconcile(AllocationResult(quantum, activity_costs, reconciliation))
     if problems:
         more = f" ({len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        raise UserError(f"Costing did not reconcile, so the run was not published: {problems[0]}{more}")
+        raise UserError(
+            f"Costing did not reconcile, so the run was not published: {problems[0]}{more}"
+        )
     costs = ctx.scratch_table("episode_costs", episode_costs(episode_activities, activity_costs))
     totals = quantum.aggregate(quantum=quantum.amount.sum(where=quantum.in_quantum)).execute()
     allocated = activity_costs.amount.sum().execute()
@@ -194,11 +203,16 @@ def _with_tdabc_rows(
             steps = tdabc_step_costs(folder / pack.id, stage.process_map)
             activities = episode_activities
             in_stage = (activities.condition == pack.id) & (activities.stage == stage.id)
-            reached = activities.filter(in_stage).select("episode_id", "condition", "stage").distinct()
+            reached = (
+                activities.filter(in_stage).select("episode_id", "condition", "stage").distinct()
+            )
             rows = reached.cross_join(ibis.memtable(steps))
             parts.append(
                 rows.select(
-                    "episode_id", "condition", "stage", "resource",
+                    "episode_id",
+                    "condition",
+                    "stage",
+                    "resource",
                     department=ibis.literal(""),
                     method=ibis.literal(METHOD_TDABC),
                     provenance=rows.provenance,

@@ -17,18 +17,26 @@ METHOD_PLICS = "plics"
 METHOD_TDABC = "tdabc"
 
 
-def split_shared_activity_costs(episode_activities: ibis.Table, activity_costs: ibis.Table) -> ibis.Table:
+def split_shared_activity_costs(
+    episode_activities: ibis.Table, activity_costs: ibis.Table
+) -> ibis.Table:
     """One row per episode x activity x ledger line, with that episode's share in pennies."""
     claims = episode_activities.select("episode_id", "condition", "activity_id", "stage")
     claimants = claims.group_by("activity_id").aggregate(claimants=_.count())
     costs = activity_costs.select(
-        "activity_id", "pool", "department", "resource", "cost_centre", "expense_code",
+        "activity_id",
+        "pool",
+        "department",
+        "resource",
+        "cost_centre",
+        "expense_code",
         pennies=(activity_costs.amount * 100).round().cast("int64"),
     )
     rows = claims.join(claimants, "activity_id").join(costs, "activity_id")
     rows = rows.mutate(
         _rank=ibis.row_number().over(
-            group_by=[rows.activity_id, rows.pool, rows.cost_centre, rows.expense_code], order_by=rows.episode_id
+            group_by=[rows.activity_id, rows.pool, rows.cost_centre, rows.expense_code],
+            order_by=rows.episode_id,
         )
     )
     base = rows.pennies // rows.claimants
@@ -49,6 +57,6 @@ def episode_costs(
     grouped = shares.group_by(
         ["episode_id", "condition", "stage", "resource", "department", "method", "provenance"]
     ).aggregate(pennies=shares.share_pennies.sum(), activities=shares.activity_id.nunique())
-    return grouped.mutate(amount=(grouped.pennies.cast("decimal(18, 2)") / 100).cast("decimal(18, 2)")).drop(
-        "pennies"
-    )
+    return grouped.mutate(
+        amount=(grouped.pennies.cast("decimal(18, 2)") / 100).cast("decimal(18, 2)")
+    ).drop("pennies")

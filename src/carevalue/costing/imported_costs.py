@@ -21,12 +21,29 @@ IMPORTED_ACTIVITY_COSTS = Feed(
     description="Cost per activity from the trust's own costing system.",
     key=("activity_id", "resource", "cost_centre", "expense_code"),
     columns=(
-        Column("activity_id", "text", "The activity costed (as in the activities feed).", nullable=False),
+        Column(
+            "activity_id",
+            "text",
+            "The activity costed (as in the activities feed).",
+            nullable=False,
+        ),
         Column("amount", "number", "Cost in pounds.", nullable=False, minimum=0),
-        Column("resource", "text", "Resource or cost pool in the costing system, e.g. 'ward nursing'."),
+        Column(
+            "resource", "text", "Resource or cost pool in the costing system, e.g. 'ward nursing'."
+        ),
         Column("department", "text", "Department the cost belongs to."),
-        Column("cost_centre", "text", "Ledger cost centre the cost came from, if known.", required=False),
-        Column("expense_code", "text", "Ledger expense code the cost came from, if known.", required=False),
+        Column(
+            "cost_centre",
+            "text",
+            "Ledger cost centre the cost came from, if known.",
+            required=False,
+        ),
+        Column(
+            "expense_code",
+            "text",
+            "Ledger expense code the cost came from, if known.",
+            required=False,
+        ),
     ),
 )
 

@@ -30,9 +30,9 @@ from carevalue.costing.tdabc_model import (
     TimeEquation,
 )
 from carevalue.errors import UserError
-from carevalue.packs.base import ID_PATTERN
-from carevalue.foundation.yaml_lines import DataPath, YamlDocument, read_yaml
 from carevalue.foundation.file_errors import PackError
+from carevalue.foundation.yaml_lines import DataPath, YamlDocument, read_yaml
+from carevalue.packs.base import ID_PATTERN
 
 PATTERNS = {
     ID_PATTERN: "is not a valid id: use lower-case letters, digits and underscores, starting "

@@ -44,7 +44,9 @@ def normalised_code(system: ir.StringValue, code: ir.StringValue) -> ir.StringVa
     )
 
 
-def in_codelist(system: ir.StringValue, normal: ir.StringValue, codelist: CodeList) -> ir.BooleanValue:
+def in_codelist(
+    system: ir.StringValue, normal: ir.StringValue, codelist: CodeList
+) -> ir.BooleanValue:
     """True where (system, normalised code) is in the list; False (never null) elsewhere.
 
     ``normal`` is the ``code_norm`` column that ``prepare_tables`` adds once per run, so
@@ -92,7 +94,9 @@ def _system_hits(
         by_length.setdefault(len(prefix), []).append(prefix)
     for length, group in by_length.items():
         source = short_prefix if length <= 3 else normal
-        hits.append(source.startswith(group[0]) if len(group) == 1 else source.substr(0, length).isin(group))
+        hits.append(
+            source.startswith(group[0]) if len(group) == 1 else source.substr(0, length).isin(group)
+        )
     return hits
 
 
@@ -111,10 +115,14 @@ def codelist_rows(rows: ibis.Table, codelists: list[CodeList]) -> ibis.Table:
     for codelist in codelists:
         for list_system in codelist.systems:
             wanted = codelist.normalised_codes(list_system)
-            (prefixes if codelist.match == "prefix" else exact).setdefault(list_system, set()).update(wanted)
+            (prefixes if codelist.match == "prefix" else exact).setdefault(
+                list_system, set()
+            ).update(wanted)
     parts = []
     for list_system in sorted(set(exact) | set(prefixes)):
-        hits = _system_hits(list_system, rows.code, exact.get(list_system, set()), prefixes.get(list_system, set()))
+        hits = _system_hits(
+            list_system, rows.code, exact.get(list_system, set()), prefixes.get(list_system, set())
+        )
         if hits:
             parts.append(rows.filter(rows.code_system == list_system, ibis.or_(*hits)))
     if not parts:

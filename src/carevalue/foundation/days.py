@@ -10,7 +10,9 @@ import ibis
 import ibis.expr.types as ir
 
 
-def day_number(when: ir.TimestampValue | ir.DateValue, anchor_date: ir.DateValue) -> ir.IntegerValue:
+def day_number(
+    when: ir.TimestampValue | ir.DateValue, anchor_date: ir.DateValue
+) -> ir.IntegerValue:
     """Calendar days from ``anchor_date`` to the date of ``when`` (negative before)."""
     on = when if isinstance(when, ir.DateValue) else when.date()
     return on.delta(anchor_date, unit="day")
@@ -22,11 +24,15 @@ def plus_days(date: ir.DateValue, days: int) -> ir.DateValue:
 
 def age_in_years(birth: ir.DateValue, on: ir.DateValue) -> ir.IntegerValue:
     """Whole years of age on a date (birthday not yet reached that year counts one less)."""
-    before_birthday = (on.month() < birth.month()) | ((on.month() == birth.month()) & (on.day() < birth.day()))
+    before_birthday = (on.month() < birth.month()) | (
+        (on.month() == birth.month()) & (on.day() < birth.day())
+    )
     return on.year() - birth.year() - before_birthday.ifelse(1, 0)
 
 
-def in_window(when: ir.TimestampValue | ir.DateValue, anchor_date: ir.DateValue, window) -> ir.BooleanValue:
+def in_window(
+    when: ir.TimestampValue | ir.DateValue, anchor_date: ir.DateValue, window
+) -> ir.BooleanValue:
     """Whether ``when`` falls on a day of ``window`` (``from_day`` to ``to_day`` inclusive,
     counted from ``anchor_date``)."""
     return day_number(when, anchor_date).between(window.from_day, window.to_day)

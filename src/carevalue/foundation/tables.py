@@ -15,7 +15,9 @@ def align_columns(table: ibis.Table, schema: ibis.Schema) -> ibis.Table:
     """``table`` with exactly ``schema``'s columns in its order; absent ones are null."""
     return table.select(
         *[
-            (table[name].cast(dtype) if name in table.columns else ibis.null().cast(dtype)).name(name)
+            (table[name].cast(dtype) if name in table.columns else ibis.null().cast(dtype)).name(
+                name
+            )
             for name, dtype in schema.items()
         ]
     )

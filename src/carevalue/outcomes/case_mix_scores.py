@@ -14,10 +14,10 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from carevalue.foundation.days import day_number
 from carevalue.outcomes import scores
 from carevalue.packs.measures import ApriScore, CharlsonScore, Fib4Score
 from carevalue.packs.model import ConditionPack
-from carevalue.foundation.days import day_number
 
 CHARLSON_WEIGHTS = {"quan2011": "quan2011", "charlson1987": "charlson1987", "shmi_v1_35": "shmi"}
 
@@ -47,14 +47,19 @@ def score_case_mix(
             frame[column] = [
                 _safe(scores.fib4, age, ast, alt, plt)
                 for age, ast, alt, plt in zip(
-                    frame["age"], frame[f"{column}__ast"], frame[f"{column}__alt"], frame[f"{column}__platelets"],
+                    frame["age"],
+                    frame[f"{column}__ast"],
+                    frame[f"{column}__alt"],
+                    frame[f"{column}__platelets"],
                     strict=True,
                 )
             ]
         elif isinstance(variable, ApriScore):
             frame[column] = [
                 _safe(scores.apri, ast, variable.ast_upper_limit_of_normal, plt)
-                for ast, plt in zip(frame[f"{column}__ast"], frame[f"{column}__platelets"], strict=True)
+                for ast, plt in zip(
+                    frame[f"{column}__ast"], frame[f"{column}__platelets"], strict=True
+                )
             ]
         else:
             continue

@@ -23,6 +23,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from carevalue.foundation.code_matching import POSITIONS, in_codelist
+from carevalue.foundation.days import day_number, in_window, plus_days
+from carevalue.foundation.tables import left_join
 from carevalue.packs.measures import (
     CascadeStep,
     ClinicianScore,
@@ -40,9 +43,6 @@ from carevalue.packs.measures import (
     TimeToFirstActivity,
 )
 from carevalue.packs.model import ConditionPack, EventEnd
-from carevalue.foundation.code_matching import POSITIONS, in_codelist
-from carevalue.foundation.days import day_number, in_window, plus_days
-from carevalue.foundation.tables import left_join
 from carevalue.pathways import encounters_passing, encounters_with_code
 
 Tables = dict[str, ibis.Table]
@@ -50,14 +50,30 @@ MEASURED, MISSING, NOT_DUE, NOT_APPLICABLE = "measured", "missing", "not_due", "
 STATUSES = (MEASURED, MISSING, NOT_DUE, NOT_APPLICABLE)
 SECONDS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 DERIVED_KINDS = (
-    DeathWithin, DeathInHospital, ReadmissionWithin, RecurrenceWithin, ReoperationWithin,
-    LengthOfStay, TimeToFirstActivity, DischargeDestinationOutcome, Complication, CureSvr12,
-    ReinfectionAfterCure, DaysAtHome, ClinicianScore, CascadeStep,
+    DeathWithin,
+    DeathInHospital,
+    ReadmissionWithin,
+    RecurrenceWithin,
+    ReoperationWithin,
+    LengthOfStay,
+    TimeToFirstActivity,
+    DischargeDestinationOutcome,
+    Complication,
+    CureSvr12,
+    ReinfectionAfterCure,
+    DaysAtHome,
+    ClinicianScore,
+    CascadeStep,
 )
 
 
 def derived_outcome(
-    t: Tables, pack: ConditionPack, facts: ibis.Table, outcome, cutoff: date, earlier: dict[str, ibis.Table]
+    t: Tables,
+    pack: ConditionPack,
+    facts: ibis.Table,
+    outcome,
+    cutoff: date,
+    earlier: dict[str, ibis.Table],
 ) -> ibis.Table:
     """episode_id, value, status, event_at for one derived outcome. ``earlier`` holds the
     pack's outcomes already computed (a cascade step or a reinfection reads another)."""
@@ -115,21 +131,33 @@ def _activities_in(t: Tables, pack: ConditionPack, facts: ibis.Table, codelist: 
     a = t["activities"]
     hits = a.filter(in_codelist(a.code_system, a.code_norm, pack.codelist(codelist)))
     hits = hits.select("patient_id", when=_.start_at)
-    return facts.select("episode_id", "patient_id", "index_at", "index_date", "arrival_at").join(hits, "patient_id")
+    return facts.select("episode_id", "patient_id", "index_at", "index_date", "arrival_at").join(
+        hits, "patient_id"
+    )
 
 
-def _diagnoses_in(t: Tables, pack: ConditionPack, facts: ibis.Table, codelist: str, position: str) -> ibis.Table:
+def _diagnoses_in(
+    t: Tables, pack: ConditionPack, facts: ibis.Table, codelist: str, position: str
+) -> ibis.Table:
     d = t["diagnoses"]
-    hit = in_codelist(d.code_system, d.code_norm, pack.codelist(codelist)) & POSITIONS[position](d.position)
+    hit = in_codelist(d.code_system, d.code_norm, pack.codelist(codelist)) & POSITIONS[position](
+        d.position
+    )
     starts = t["encounters"].select("encounter_id", when=_.start_at)
     rows = d.filter(hit).select("patient_id", "encounter_id").join(starts, "encounter_id")
-    return facts.select("episode_id", "patient_id", "index_date").join(rows.select("patient_id", "when"), "patient_id")
+    return facts.select("episode_id", "patient_id", "index_date").join(
+        rows.select("patient_id", "when"), "patient_id"
+    )
 
 
 def _spell_scope(facts: ibis.Table, admission: str) -> tuple:
     """End, destination and openness of the index admission or the whole spell."""
     if admission == "index_admission":
-        return facts.index_end_at, facts.index_destination, facts.index_is_inpatient & facts.index_end_at.isnull()
+        return (
+            facts.index_end_at,
+            facts.index_destination,
+            facts.index_is_inpatient & facts.index_end_at.isnull(),
+        )
     return facts.spell_end_at, facts.spell_destination, facts.spell_open
 
 
@@ -139,9 +167,13 @@ def _spell_scope(facts: ibis.Table, admission: str) -> tuple:
 def _death_within(t, pack, facts, outcome: DeathWithin, cutoff, earlier):
     day = day_number(facts.death_date, facts.index_date)
     found = facts.death_date.notnull() & day.between(outcome.window.from_day, outcome.window.to_day)
-    value, status = _event_or_zero(found.fill_null(False), _window_end(facts, outcome.window), cutoff)
+    value, status = _event_or_zero(
+        found.fill_null(False), _window_end(facts, outcome.window), cutoff
+    )
     return facts.mutate(
-        value=value, status=status, event_at=found.ifelse(facts.death_date.cast("timestamp"), None),
+        value=value,
+        status=status,
+        event_at=found.ifelse(facts.death_date.cast("timestamp"), None),
         window_end=_window_end(facts, outcome.window),
     )
 
@@ -155,11 +187,16 @@ def _death_in_hospital(t, pack, facts, outcome: DeathInHospital, cutoff, earlier
     )
     died = facts.index_is_inpatient & died.fill_null(False)
     status = ibis.cases(
-        (~facts.index_is_inpatient, NOT_APPLICABLE), (died, MEASURED), (still_in, NOT_DUE), else_=MEASURED
+        (~facts.index_is_inpatient, NOT_APPLICABLE),
+        (died, MEASURED),
+        (still_in, NOT_DUE),
+        else_=MEASURED,
     )
     value = ibis.cases((status != MEASURED, ibis.null("float64")), (died, 1.0), else_=0.0)
     return facts.mutate(
-        value=value, status=status, event_at=died.ifelse(facts.death_date.cast("timestamp"), None),
+        value=value,
+        status=status,
+        event_at=died.ifelse(facts.death_date.cast("timestamp"), None),
         window_end=ibis.null("date"),
     )
 
@@ -167,10 +204,18 @@ def _death_in_hospital(t, pack, facts, outcome: DeathInHospital, cutoff, earlier
 def _readmission_within(t, pack, facts, outcome: ReadmissionWithin, cutoff, earlier):
     end, destination, still_in = _spell_scope(facts, outcome.admission)
     scoped = facts.mutate(_end=end)
-    admissions = t["encounters"].filter(
-        (_.setting == "inpatient") & _.admission_method.isin(list(outcome.admission_methods))
-    ).select("patient_id", when=_.start_at)
-    pairs = scoped.filter(scoped._end.notnull()).select("episode_id", "patient_id", "_end").join(admissions, "patient_id")
+    admissions = (
+        t["encounters"]
+        .filter(
+            (_.setting == "inpatient") & _.admission_method.isin(list(outcome.admission_methods))
+        )
+        .select("patient_id", when=_.start_at)
+    )
+    pairs = (
+        scoped.filter(scoped._end.notnull())
+        .select("episode_id", "patient_id", "_end")
+        .join(admissions, "patient_id")
+    )
     pairs = pairs.filter(
         (pairs.when > pairs._end)
         & (day_number(pairs.when, pairs._end.date()) <= outcome.days_after_discharge)
@@ -192,11 +237,17 @@ def _readmission_within(t, pack, facts, outcome: ReadmissionWithin, cutoff, earl
 
 def _recurrence_within(t, pack, facts, outcome: RecurrenceWithin, cutoff, earlier):
     """A later qualifying event of the same condition after the index spell has ended."""
-    coded = ibis.union(*[encounters_with_code(t, pack, rule) for rule in pack.cohort.inclusion], distinct=True)
-    events = encounters_passing(t["encounters"], pack.cohort.index_event).semi_join(coded, ["encounter_id"])
+    coded = ibis.union(
+        *[encounters_with_code(t, pack, rule) for rule in pack.cohort.inclusion], distinct=True
+    )
+    events = encounters_passing(t["encounters"], pack.cohort.index_event).semi_join(
+        coded, ["encounter_id"]
+    )
     events = events.select("patient_id", new_id=_.encounter_id, when=_.start_at)
     after = facts.mutate(_after=facts.spell_end_at.fill_null(facts.index_end_at))
-    pairs = after.select("episode_id", "patient_id", "index_encounter_id", "index_date", "_after").join(events, "patient_id")
+    pairs = after.select(
+        "episode_id", "patient_id", "index_encounter_id", "index_date", "_after"
+    ).join(events, "patient_id")
     pairs = pairs.filter(
         (pairs.new_id != pairs.index_encounter_id)
         & (pairs.when >= pairs._after)
@@ -222,8 +273,11 @@ def _reoperation_within(t, pack, facts, outcome: ReoperationWithin, cutoff, earl
     found = joined.event_at.notnull()
     window_end = _window_end(joined, outcome.window)
     status = ibis.cases(
-        (found, MEASURED), (~operated & (window_end > cutoff), NOT_DUE), (~operated, NOT_APPLICABLE),
-        (window_end > cutoff, NOT_DUE), else_=MEASURED,
+        (found, MEASURED),
+        (~operated & (window_end > cutoff), NOT_DUE),
+        (~operated, NOT_APPLICABLE),
+        (window_end > cutoff, NOT_DUE),
+        else_=MEASURED,
     )
     value = ibis.cases((status != MEASURED, ibis.null("float64")), (found, 1.0), else_=0.0)
     return joined.mutate(value=value, status=status, window_end=window_end)
@@ -233,10 +287,15 @@ def _length_of_stay(t, pack, facts, outcome: LengthOfStay, cutoff, earlier):
     end, _destination, still_in = _spell_scope(facts, outcome.admission)
     days = (end.epoch_seconds() - facts.index_at.epoch_seconds()) / 86400.0
     status = ibis.cases(
-        (~facts.index_is_inpatient, NOT_APPLICABLE), (still_in, NOT_DUE), (end.isnull(), MISSING), else_=MEASURED
+        (~facts.index_is_inpatient, NOT_APPLICABLE),
+        (still_in, NOT_DUE),
+        (end.isnull(), MISSING),
+        else_=MEASURED,
     )
     return facts.mutate(
-        value=(status == MEASURED).ifelse(days, ibis.null("float64")), status=status, event_at=end,
+        value=(status == MEASURED).ifelse(days, ibis.null("float64")),
+        status=status,
+        event_at=end,
         window_end=ibis.null("date"),
     )
 
@@ -254,7 +313,9 @@ def _time_to_first_activity(t, pack, facts, outcome: TimeToFirstActivity, cutoff
     found = joined.event_at.notnull()
     window_end = _window_end(joined, outcome.window)
     status = ibis.cases((found, MEASURED), (window_end > cutoff, NOT_DUE), else_=NOT_APPLICABLE)
-    return joined.mutate(value=found.ifelse(elapsed, ibis.null("float64")), status=status, window_end=window_end)
+    return joined.mutate(
+        value=found.ifelse(elapsed, ibis.null("float64")), status=status, window_end=window_end
+    )
 
 
 def _discharge_destination(t, pack, facts, outcome: DischargeDestinationOutcome, cutoff, earlier):
@@ -279,7 +340,11 @@ def _complication(t, pack, facts, outcome: Complication, cutoff, earlier):
     value, status = _event_or_zero(found, window_end, cutoff)
     if outcome.among_codelist is not None:
         at_risk = _activities_in(t, pack, facts, outcome.among_codelist)
-        at_risk = at_risk.filter(_in_window(at_risk, at_risk.when, outcome.window)).select("episode_id").distinct()
+        at_risk = (
+            at_risk.filter(_in_window(at_risk, at_risk.when, outcome.window))
+            .select("episode_id")
+            .distinct()
+        )
         joined = left_join(joined, at_risk.mutate(_at_risk=ibis.literal(True)), "episode_id")
         exposed = joined._at_risk.fill_null(False)
         status = exposed.ifelse(status, NOT_APPLICABLE)
@@ -288,8 +353,14 @@ def _complication(t, pack, facts, outcome: Complication, cutoff, earlier):
 
 
 def _rna_results(t: Tables, facts: ibis.Table, code: str) -> ibis.Table:
-    o = t["observations"].filter(_.code == code).select("patient_id", when=_.observed_at, text=_.value_text)
-    return facts.select("episode_id", "patient_id", "index_date", "cycle_start", "cycle_end").join(o, "patient_id")
+    o = (
+        t["observations"]
+        .filter(_.code == code)
+        .select("patient_id", when=_.observed_at, text=_.value_text)
+    )
+    return facts.select("episode_id", "patient_id", "index_date", "cycle_start", "cycle_end").join(
+        o, "patient_id"
+    )
 
 
 def _cure_svr12(t, pack, facts, outcome: CureSvr12, cutoff, earlier):
@@ -302,31 +373,46 @@ def _cure_svr12(t, pack, facts, outcome: CureSvr12, cutoff, earlier):
     results = _rna_results(t, facts, outcome.observation)
     pairs = results.join(issues.select("episode_id", issue_at=_.when), "episode_id")
     pairs = pairs.filter(pairs.issue_at < pairs.when)
-    latest = pairs.group_by(["episode_id", "when", "text"]).aggregate(last_issue=pairs.issue_at.max())
-    due = latest.filter(day_number(latest.when, latest.last_issue.date()) >= outcome.days_after_treatment)
-    first = due.group_by("episode_id").aggregate(event_at=due.when.min())
-    first = first.join(due, [first.episode_id == due.episode_id, first.event_at == due.when]).select(
-        first.episode_id, first.event_at, cured=(due.text == outcome.cured_value_text)
+    latest = pairs.group_by(["episode_id", "when", "text"]).aggregate(
+        last_issue=pairs.issue_at.max()
     )
+    due = latest.filter(
+        day_number(latest.when, latest.last_issue.date()) >= outcome.days_after_treatment
+    )
+    first = due.group_by("episode_id").aggregate(event_at=due.when.min())
+    first = first.join(
+        due, [first.episode_id == due.episode_id, first.event_at == due.when]
+    ).select(first.episode_id, first.event_at, cured=(due.text == outcome.cured_value_text))
     first = first.group_by(["episode_id", "event_at"]).aggregate(cured=first.cured.max())
     joined = left_join(facts, treated, "episode_id")
     joined = left_join(joined, first, "episode_id")
     is_treated = joined._treated.fill_null(False)
     tested = joined.event_at.notnull()
     status = ibis.cases(
-        (tested, MEASURED), (~joined.cycle_complete, NOT_DUE), (~is_treated, NOT_APPLICABLE), else_=MISSING
+        (tested, MEASURED),
+        (~joined.cycle_complete, NOT_DUE),
+        (~is_treated, NOT_APPLICABLE),
+        else_=MISSING,
     )
     value = tested.ifelse(joined.cured.ifelse(1.0, 0.0), ibis.null("float64"))
     return joined.mutate(value=value, status=status, window_end=_cycle_horizon(pack, joined))
 
 
 def _reinfection_after_cure(t, pack, facts, outcome: ReinfectionAfterCure, cutoff, earlier):
-    cure = earlier[outcome.cure_outcome].select("episode_id", cure_value=_.value, cure_at=_.event_at)
+    cure = earlier[outcome.cure_outcome].select(
+        "episode_id", cure_value=_.value, cure_at=_.event_at
+    )
     joined = facts.join(cure, "episode_id")
     cured = (joined.cure_value == 1.0).fill_null(False)
-    results = t["observations"].filter((_.code == outcome.observation) & (_.value_text == outcome.value_text))
+    results = t["observations"].filter(
+        (_.code == outcome.observation) & (_.value_text == outcome.value_text)
+    )
     results = results.select("patient_id", when=_.observed_at)
-    pairs = joined.filter(cured).select("episode_id", "patient_id", "cure_at").join(results, "patient_id")
+    pairs = (
+        joined.filter(cured)
+        .select("episode_id", "patient_id", "cure_at")
+        .join(results, "patient_id")
+    )
     pairs = pairs.filter(
         (pairs.when > pairs.cure_at)
         & (day_number(pairs.when, pairs.cure_at.date()) <= outcome.within_days_of_cure)
@@ -347,8 +433,10 @@ def _days_at_home(t, pack, facts, outcome: DaysAtHome, cutoff, earlier):
     start = plus_days(facts.index_date, window.from_day)
     end = plus_days(facts.index_date, window.to_day)
     bounds = facts.select("episode_id", "patient_id", w_start=start, w_end=end)
-    stays = t["encounters"].filter(_.setting == "inpatient").select(
-        "patient_id", s_start=_.start_at.date(), s_end=_.end_at.date()
+    stays = (
+        t["encounters"]
+        .filter(_.setting == "inpatient")
+        .select("patient_id", s_start=_.start_at.date(), s_end=_.end_at.date())
     )
     pairs = bounds.join(stays, "patient_id")
     # An open stay runs to the window's end (nights after the cut-off make it not due anyway).
@@ -368,11 +456,17 @@ def _days_at_home(t, pack, facts, outcome: DaysAtHome, cutoff, earlier):
     died_in_window = joined.death_date.notnull() & (joined.death_date <= end)
     status = ibis.cases((died_in_window, MEASURED), (end > cutoff, NOT_DUE), else_=MEASURED)
     value = (status == MEASURED).ifelse(at_home.cast("float64"), ibis.null("float64"))
-    return joined.mutate(value=value, status=status, event_at=ibis.null("timestamp"), window_end=end)
+    return joined.mutate(
+        value=value, status=status, event_at=ibis.null("timestamp"), window_end=end
+    )
 
 
 def _clinician_score(t, pack, facts, outcome: ClinicianScore, cutoff, earlier):
-    o = t["observations"].filter(_.code == outcome.observation).select("patient_id", when=_.observed_at, v=_.value_num)
+    o = (
+        t["observations"]
+        .filter(_.code == outcome.observation)
+        .select("patient_id", when=_.observed_at, v=_.value_num)
+    )
     rows = facts.select("episode_id", "patient_id", "index_date").join(o, "patient_id")
     rows = rows.filter(_in_window(rows, rows.when, outcome.window) & rows.v.notnull())
     pick = {
@@ -396,14 +490,18 @@ def _cascade_step(t, pack, facts, outcome: CascadeStep, cutoff, earlier):
         other = earlier[evidence.outcome]
         reached = other.filter(other.value == 1.0).select("episode_id", when=_.event_at)
     elif evidence.observation is not None:
-        o = t["observations"].filter((_.code == evidence.observation) & (_.value_text == evidence.value_text))
+        o = t["observations"].filter(
+            (_.code == evidence.observation) & (_.value_text == evidence.value_text)
+        )
         rows = facts.select("episode_id", "patient_id", "cycle_start", "cycle_end").join(
             o.select("patient_id", when=_.observed_at), "patient_id"
         )
         reached = rows.filter(rows.when.date().between(rows.cycle_start, rows.cycle_end))
     else:
         if _is_diagnosis_list(pack, evidence.codelist):
-            rows = _diagnoses_in(t, pack, facts, evidence.codelist, "any").select("episode_id", "when")
+            rows = _diagnoses_in(t, pack, facts, evidence.codelist, "any").select(
+                "episode_id", "when"
+            )
         else:
             rows = _activities_in(t, pack, facts, evidence.codelist).select("episode_id", "when")
         rows = rows.join(facts.select("episode_id", "cycle_start", "cycle_end"), "episode_id")
@@ -417,7 +515,9 @@ def _cascade_step(t, pack, facts, outcome: CascadeStep, cutoff, earlier):
     status = ibis.cases((found, MEASURED), (~joined.cycle_complete, NOT_DUE), else_=MEASURED)
     value = ibis.cases((found, 1.0), (~joined.cycle_complete, ibis.null("float64")), else_=0.0)
     return joined.mutate(
-        value=value, status=status, event_at=found.ifelse(joined.event_at, None),
+        value=value,
+        status=status,
+        event_at=found.ifelse(joined.event_at, None),
         window_end=_cycle_horizon(pack, joined),
     )
 

@@ -27,9 +27,19 @@ def episode_facts(ctx: RunContext, t: Tables, episodes: ibis.Table, name: str) -
     ``spell_open``) and ``arrival_at`` (the emergency arrival, or the index event)."""
     encounters = t["encounters"]
     base = episodes.select(
-        "episode_id", "condition", "patient_id", "index_encounter_id", "index_at", "index_date",
-        "index_end_at", "index_setting", "cycle_start", "cycle_end", "cycle_end_event_at",
-        "cycle_complete", "death_date",
+        "episode_id",
+        "condition",
+        "patient_id",
+        "index_encounter_id",
+        "index_at",
+        "index_date",
+        "index_end_at",
+        "index_setting",
+        "cycle_start",
+        "cycle_end",
+        "cycle_end_event_at",
+        "cycle_complete",
+        "death_date",
     )
     index_destination = encounters.select(
         index_encounter_id=_.encounter_id, index_destination=_.discharge_destination
@@ -44,7 +54,9 @@ def episode_facts(ctx: RunContext, t: Tables, episodes: ibis.Table, name: str) -
     return _with_arrival(ctx, encounters, facts, name)
 
 
-def _follow_transfers(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _follow_transfers(
+    ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str
+) -> ibis.Table:
     """Extend each inpatient index stay by the transfers that continue it."""
     transfers = encounters.filter(
         (encounters.setting == "inpatient") & (encounters.admission_method == "transfer")
@@ -72,7 +84,9 @@ def _follow_transfers(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table
             & (gap_seconds <= LINK_HOURS * 3600)
         )
         # The earliest transfer continues the spell.
-        first = pairs.group_by("episode_id").aggregate(_next_id=pairs.next_id.argmin(pairs.next_start))
+        first = pairs.group_by("episode_id").aggregate(
+            _next_id=pairs.next_id.argmin(pairs.next_start)
+        )
         chosen = first.join(transfers, first._next_id == transfers.next_id).select(
             "episode_id", "next_id", "next_end", "next_destination"
         )
@@ -87,7 +101,9 @@ def _follow_transfers(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table
     return spell.mutate(spell_open=spell.index_is_inpatient & spell.spell_end_at.isnull())
 
 
-def _with_arrival(ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str) -> ibis.Table:
+def _with_arrival(
+    ctx: RunContext, encounters: ibis.Table, facts: ibis.Table, name: str
+) -> ibis.Table:
     """``arrival_at``: start of the emergency attendance that ended within 24 hours before
     the index event began (the 'door'), else the index event itself."""
     attendances = encounters.filter(encounters.setting == "emergency").select(

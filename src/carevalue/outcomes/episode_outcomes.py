@@ -23,8 +23,20 @@ from carevalue.packs.model import ConditionPack
 from carevalue.warehouse import warehouse_table
 
 COLUMNS = [
-    "episode_id", "condition", "outcome_id", "kind", "tier", "direction", "timepoint", "source",
-    "value", "status", "event_at", "window_end", "follow_up_complete", "note",
+    "episode_id",
+    "condition",
+    "outcome_id",
+    "kind",
+    "tier",
+    "direction",
+    "timepoint",
+    "source",
+    "value",
+    "status",
+    "event_at",
+    "window_end",
+    "follow_up_complete",
+    "note",
 ]
 
 
@@ -35,7 +47,9 @@ def outcome_order(pack: ConditionPack) -> list:
     while pending:
         ready = [o for o in pending if all(d in {x.id for x in done} for d in _reads(o))]
         if not ready:  # validation rejects cycles; this guards a pack built in code
-            raise ValueError(f"pack {pack.id}: outcomes {[o.id for o in pending]} read each other in a cycle")
+            raise ValueError(
+                f"pack {pack.id}: outcomes {[o.id for o in pending]} read each other in a cycle"
+            )
         done.extend(ready)
         pending = [o for o in pending if o not in ready]
     return done
@@ -52,7 +66,11 @@ def _reads(outcome) -> list[str]:
 
 
 def build_episode_outcomes(
-    ctx: RunContext, t: dict[str, ibis.Table], pack: ConditionPack, episodes: ibis.Table, cutoff: date
+    ctx: RunContext,
+    t: dict[str, ibis.Table],
+    pack: ConditionPack,
+    episodes: ibis.Table,
+    cutoff: date,
 ) -> pd.DataFrame:
     """All of the pack's outcomes for its episodes (``COLUMNS``)."""
     facts = episode_facts(ctx, t, episodes, pack.id)
@@ -89,9 +107,13 @@ def build_episode_outcomes(
 
 def _people(facts: ibis.Table, episodes: ibis.Table) -> pd.DataFrame:
     ages = episodes.select("episode_id", "age", "sex")
-    return facts.select(
-        "episode_id", "index_date", "cycle_end_event_at", "cycle_complete", "death_date"
-    ).join(ages, "episode_id").execute()
+    return (
+        facts.select(
+            "episode_id", "index_date", "cycle_end_event_at", "cycle_complete", "death_date"
+        )
+        .join(ages, "episode_id")
+        .execute()
+    )
 
 
 def _matched(t, facts, outcome: PromScore) -> pd.DataFrame:
@@ -114,5 +136,7 @@ def _labelled(frame: pd.DataFrame, pack: ConditionPack, outcome, cutoff: date) -
     frame["window_end"] = pd.to_datetime(frame["window_end"]).dt.date
     # Cohort rates use only episodes whose window has closed: counting early events while
     # the quiet majority is not yet due would inflate them.
-    frame["follow_up_complete"] = frame["window_end"].isna() | (pd.to_datetime(frame["window_end"]) <= pd.Timestamp(cutoff))
+    frame["follow_up_complete"] = frame["window_end"].isna() | (
+        pd.to_datetime(frame["window_end"]) <= pd.Timestamp(cutoff)
+    )
     return frame

@@ -30,13 +30,22 @@ def headline(con: BaseBackend) -> pd.DataFrame:
     """Every metric for all of each condition's episodes, with its interval."""
     series = _read(con, "metric_series")
     overall = series[(series["period_type"] == "all") & (series["segment_type"] == "all")]
-    return overall[["condition", "label", "value", "lower", "upper", "n_used", "note"]].reset_index(drop=True)
+    return overall[["condition", "label", "value", "lower", "upper", "n_used", "note"]].reset_index(
+        drop=True
+    )
 
 
 def risk_models(con: BaseBackend) -> pd.DataFrame:
     frame = _read(con, "risk_models")
     columns = [
-        "condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic",
+        "condition",
+        "outcome_id",
+        "family",
+        "fitted",
+        "reason",
+        "n",
+        "events",
+        "c_statistic",
         "fit_on",
     ]
     return frame[columns + [c for c in ("note",) if c in frame.columns]]
@@ -49,7 +58,16 @@ PROM_FIGURES = {"due": ("response_rate",), "returned": ("crude_mean", "weighted_
 def prom_response(con: BaseBackend) -> pd.DataFrame:
     """Per PROM timepoint: due, returned, response rate, crude and weighted means."""
     frame = _read(con, "prom_response")
-    columns = ["condition", "outcome_id", "timepoint", "due", "returned", "response_rate", "crude_mean", "weighted_mean"]
+    columns = [
+        "condition",
+        "outcome_id",
+        "timepoint",
+        "due",
+        "returned",
+        "response_rate",
+        "crude_mean",
+        "weighted_mean",
+    ]
     frame = frame[columns].drop_duplicates().reset_index(drop=True)
     # Blank already; suppressed again so that the note names only the figures shown here.
     return suppress(frame, run_min_cells(con), PROM_FIGURES)
@@ -57,14 +75,18 @@ def prom_response(con: BaseBackend) -> pd.DataFrame:
 
 def value_sensitivity(con: BaseBackend) -> pd.DataFrame:
     frame = _read(con, "value_sensitivity")
-    return frame[["condition", "equation", "weight_set", "compared", "cells", "same_order", "kendall_tau"]]
+    return frame[
+        ["condition", "equation", "weight_set", "compared", "cells", "same_order", "kendall_tau"]
+    ]
 
 
 def spc_icons(con: BaseBackend) -> pd.DataFrame:
     """The variation icon of every charted monthly series for all patients of a condition."""
     frame = _read(con, "metric_spc_icons")
     frame = frame[(frame["segment_type"] == "all") & frame["charted"]]
-    return frame[["condition", "metric", "observed", "rebase_groups", "mean", "lpl", "upl", "variation"]]
+    return frame[
+        ["condition", "metric", "observed", "rebase_groups", "mean", "lpl", "upl", "variation"]
+    ]
 
 
 REPORTS = {

@@ -29,8 +29,17 @@ from carevalue.packs.model import ConditionPack
 
 OUTCOME_TABLES = ("episode_outcomes", "risk_models", disclosure.RULES_TABLE)
 MODEL_COLUMNS = [
-    "condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic",
-    "coefficients", "calibration", "fit_on",
+    "condition",
+    "outcome_id",
+    "family",
+    "fitted",
+    "reason",
+    "n",
+    "events",
+    "c_statistic",
+    "coefficients",
+    "calibration",
+    "fit_on",
 ]
 
 
@@ -43,7 +52,9 @@ class OutcomesResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
-    blank_scores: dict[str, dict[str, int]] = field(default_factory=dict)  # pack -> score -> episodes
+    blank_scores: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # pack -> score -> episodes
     episodes: dict[str, pd.DataFrame] = field(default_factory=dict)
     outcomes: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -68,10 +79,13 @@ def run_outcomes_stage(
         result.episodes[pack.id] = frame
         result.outcomes[pack.id] = outcomes
         parts["episode_outcomes"].append(outcomes)
-        parts["risk_models"].append(disclosure.suppress_small_cells(
-            pd.DataFrame.from_records(models, columns=MODEL_COLUMNS), pack.reporting.min_cell,
-            figures=("c_statistic", "coefficients", "calibration"),
-        ))
+        parts["risk_models"].append(
+            disclosure.suppress_small_cells(
+                pd.DataFrame.from_records(models, columns=MODEL_COLUMNS),
+                pack.reporting.min_cell,
+                figures=("c_statistic", "coefficients", "calibration"),
+            )
+        )
         rules = disclosure.rules_frame({pack.id: pack.reporting.min_cell})
         parts[disclosure.RULES_TABLE].append(rules)
         result.models += models
@@ -89,7 +103,9 @@ def concatenated(parts: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame
     return tables
 
 
-def add_expected(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+def add_expected(
+    pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFrame
+) -> tuple[pd.DataFrame, list[dict]]:
     """``outcomes`` with ``expected`` filled for outcomes that have a risk model, and one
     report per model (fitted or not, and why)."""
     outcomes = outcomes.copy()
@@ -104,18 +120,29 @@ def add_expected(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFram
         fit_mask = rows["status"] == MEASURED
         if model.fit_on is not None:
             index_dates = pd.to_datetime(rows["index_date"]).dt.date
-            fit_mask &= (index_dates >= model.fit_on.from_date) & (index_dates <= model.fit_on.to_date)
+            fit_mask &= (index_dates >= model.fit_on.from_date) & (
+                index_dates <= model.fit_on.to_date
+            )
         expected, fitted = expected_values(outcome.id, model, rows, fit_mask)
         where = outcomes["outcome_id"] == outcome.id
         outcomes.loc[where, "expected"] = outcomes.loc[where, "episode_id"].map(expected).to_numpy()
-        reports.append({
-            "condition": pack.id, "outcome_id": outcome.id, "family": fitted.family, "fitted": fitted.fitted,
-            "reason": fitted.reason, "n": fitted.n, "events": fitted.events,
-            "c_statistic": fitted.c_statistic,
-            "coefficients": json.dumps(fitted.coefficients),
-            "calibration": calibration_json(fitted.calibration, pack.reporting.min_cell),
-            "fit_on": None if model.fit_on is None else f"{model.fit_on.from_date} to {model.fit_on.to_date}",
-        })
+        reports.append(
+            {
+                "condition": pack.id,
+                "outcome_id": outcome.id,
+                "family": fitted.family,
+                "fitted": fitted.fitted,
+                "reason": fitted.reason,
+                "n": fitted.n,
+                "events": fitted.events,
+                "c_statistic": fitted.c_statistic,
+                "coefficients": json.dumps(fitted.coefficients),
+                "calibration": calibration_json(fitted.calibration, pack.reporting.min_cell),
+                "fit_on": None
+                if model.fit_on is None
+                else f"{model.fit_on.from_date} to {model.fit_on.to_date}",
+            }
+        )
     return outcomes, reports
 
 

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from carevalue.foundation.days import day_number
 from carevalue.outcomes import scores
 from carevalue.outcomes.derived_outcomes import MEASURED, MISSING, NOT_APPLICABLE, NOT_DUE
 from carevalue.packs.measures import PromScore
-from carevalue.foundation.days import day_number
 
 EQ5D_DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 DEATH_SCORES = {"mrs": 6.0, "mrs_good_outcome": 0.0, "utility_weighted_mrs": 0.0}
@@ -40,13 +40,19 @@ def timepoint_day(outcome: PromScore) -> int:
     return (outcome.window.from_day + outcome.window.to_day) // 2
 
 
-def matched_responses(t: dict[str, ibis.Table], facts: ibis.Table, outcome: PromScore) -> ibis.Table:
+def matched_responses(
+    t: dict[str, ibis.Table], facts: ibis.Table, outcome: PromScore
+) -> ibis.Table:
     """episode_id, response_id, collected_at, items: the response nearest the timepoint."""
     window = outcome.window
-    anchor = facts.index_date if window.relative_to == "index_event" else facts.cycle_end_event_at.date()
+    anchor = (
+        facts.index_date if window.relative_to == "index_event" else facts.cycle_end_event_at.date()
+    )
     episodes = facts.select("episode_id", "patient_id", anchor=anchor).filter(_.anchor.notnull())
-    responses = t["prom_responses"].filter(_.instrument == outcome.instrument).select(
-        "patient_id", "response_id", "collected_at", items=_.items.cast("string")
+    responses = (
+        t["prom_responses"]
+        .filter(_.instrument == outcome.instrument)
+        .select("patient_id", "response_id", "collected_at", items=_.items.cast("string"))
     )
     rows = episodes.join(responses, "patient_id")
     day = day_number(rows.collected_at, rows.anchor)
@@ -58,7 +64,9 @@ def matched_responses(t: dict[str, ibis.Table], facts: ibis.Table, outcome: Prom
             group_by="episode_id", order_by=[rows._distance, rows.collected_at, rows.response_id]
         )
     )
-    return ranked.filter(ranked._rank == 0).select("episode_id", "response_id", "collected_at", "items")
+    return ranked.filter(ranked._rank == 0).select(
+        "episode_id", "response_id", "collected_at", "items"
+    )
 
 
 def score_prom_outcome(
@@ -73,7 +81,9 @@ def score_prom_outcome(
     window = outcome.window
     for row in frame.itertuples(index=False):
         anchor = _anchor_date(row, window.relative_to)
-        window_ends.append(None if anchor is None else (anchor + pd.Timedelta(days=window.to_day)).date())
+        window_ends.append(
+            None if anchor is None else (anchor + pd.Timedelta(days=window.to_day)).date()
+        )
         if isinstance(row.items, str):
             try:
                 values.append(float(_score(outcome, json.loads(row.items), row.age, row.sex)))
@@ -146,7 +156,10 @@ def _score(outcome: PromScore, items: dict, age, sex) -> float:
             return scores.eq5d5l_to_3l(state, int(age), sex)
         # The DSU mapping is published for males and females only; for another or an
         # unrecorded sex take the mean of the two rather than guess one.
-        return (scores.eq5d5l_to_3l(state, int(age), "male") + scores.eq5d5l_to_3l(state, int(age), "female")) / 2
+        return (
+            scores.eq5d5l_to_3l(state, int(age), "male")
+            + scores.eq5d5l_to_3l(state, int(age), "female")
+        ) / 2
     mrs = int(items["mrs"])
     if scoring == "mrs":
         if not 0 <= mrs <= 6:
@@ -157,4 +170,3 @@ def _score(outcome: PromScore, items: dict, age, sex) -> float:
             raise ValueError(f"mRS {mrs} is outside 0-6")
         return 1.0 if mrs <= 2 else 0.0
     return scores.uw_mrs(mrs)
-

@@ -19,7 +19,9 @@ from carevalue.packs.measures import QalyWithin
 DAYS_PER_YEAR = 365.25
 
 
-def qaly_outcome(outcome: QalyWithin, people: pd.DataFrame, utility: pd.DataFrame, cutoff) -> pd.DataFrame:
+def qaly_outcome(
+    outcome: QalyWithin, people: pd.DataFrame, utility: pd.DataFrame, cutoff
+) -> pd.DataFrame:
     """``people``: episode_id, index_date, death_date; ``utility``: the utility outcome's
     episode_id, value, status. One row per episode: episode_id, value, status, event_at,
     window_end, note."""
@@ -48,7 +50,10 @@ def qaly_outcome(outcome: QalyWithin, people: pd.DataFrame, utility: pd.DataFram
             "status": status,
             "event_at": pd.NaT,
             "window_end": end.dt.date,
-            "note": np.where(died & ~measured_utility & (status == MEASURED),
-                             "died before the utility was collected: days alive count at utility 0", None),
+            "note": np.where(
+                died & ~measured_utility & (status == MEASURED),
+                "died before the utility was collected: days alive count at utility 0",
+                None,
+            ),
         }
     )

@@ -35,7 +35,9 @@ class FittedModel:
     calibration: pd.DataFrame | None = None  # decile, n, expected, observed
 
 
-def design_matrix(frame: pd.DataFrame, variables: tuple[str, ...], levels: dict[str, list] | None = None):
+def design_matrix(
+    frame: pd.DataFrame, variables: tuple[str, ...], levels: dict[str, list] | None = None
+):
     """Model terms from case-mix columns ``cm_<id>``: numbers as they are, text as one
     indicator per category except the reference (the most common in the fitting data).
 
@@ -46,7 +48,9 @@ def design_matrix(frame: pd.DataFrame, variables: tuple[str, ...], levels: dict[
     for variable in variables:
         values = frame[f"cm_{variable}"]
         numeric = pd.to_numeric(values, errors="coerce")
-        is_text = variable in levels or (values.notna().any() and numeric[values.notna()].isna().any())
+        is_text = variable in levels or (
+            values.notna().any() and numeric[values.notna()].isna().any()
+        )
         if not is_text:
             columns[variable] = numeric.to_numpy(dtype="float64")
             continue
@@ -55,7 +59,9 @@ def design_matrix(frame: pd.DataFrame, variables: tuple[str, ...], levels: dict[
             levels[variable] = sorted(counts.index, key=lambda v: (-counts[v], v))
         text = values.astype("string")
         for level in levels[variable][1:]:
-            column = np.where(text.isna().to_numpy(), np.nan, (text == level).fillna(False).to_numpy(dtype=float))
+            column = np.where(
+                text.isna().to_numpy(), np.nan, (text == level).fillna(False).to_numpy(dtype=float)
+            )
             columns[f"{variable}[{level}]"] = column
     return pd.DataFrame(columns, index=frame.index), levels
 
@@ -74,8 +80,14 @@ def fit_risk_model(
                 f"the terms are {', '.join(x.columns)}"
             )
         coefficients = {term: float(model.coefficients.get(term, 0.0)) for term in x.columns}
-        result = FittedModel(outcome_id, model.family, True, "supplied coefficients", terms=list(x.columns),
-                             coefficients=coefficients)
+        result = FittedModel(
+            outcome_id,
+            model.family,
+            True,
+            "supplied coefficients",
+            terms=list(x.columns),
+            coefficients=coefficients,
+        )
         return result, levels
     complete = x.notna().all(axis=1) & fit_rows[observed].notna()
     x, y = x[complete], fit_rows.loc[complete, observed].astype("float64")
@@ -110,8 +122,14 @@ def fit_risk_model(
         fit = sm.GLM(y.to_numpy(), x.to_numpy(), family=family).fit()
     coefficients = dict(zip(x.columns, map(float, fit.params), strict=True))
     result = FittedModel(
-        outcome_id, model.family, True, f"fitted on {len(y)} episodes", n=len(y), events=events,
-        terms=list(x.columns), coefficients=coefficients,
+        outcome_id,
+        model.family,
+        True,
+        f"fitted on {len(y)} episodes",
+        n=len(y),
+        events=events,
+        terms=list(x.columns),
+        coefficients=coefficients,
     )
     expected = predict(result, x)
     result.c_statistic = c_statistic(y.to_numpy(), expected) if model.family == "logistic" else None
@@ -147,8 +165,9 @@ def calibration_by_decile(observed: np.ndarray, expected: np.ndarray) -> pd.Data
     frame = pd.DataFrame({"observed": observed, "expected": expected})
     groups = min(10, frame["expected"].nunique())
     frame["decile"] = pd.qcut(frame["expected"].rank(method="first"), groups, labels=False) + 1
-    table = frame.groupby("decile").agg(n=("observed", "size"), expected=("expected", "mean"),
-                                        observed=("observed", "mean"))
+    table = frame.groupby("decile").agg(
+        n=("observed", "size"), expected=("expected", "mean"), observed=("observed", "mean")
+    )
     return table.reset_index()
 
 

@@ -10,9 +10,9 @@ See docs/condition-packs.md. The public surface:
 - ``CodeList`` and ``normalise_code`` in ``carevalue.packs.codelists``.
 """
 
+from carevalue.foundation.file_errors import PackError, PackValidationError
 from carevalue.packs.codelists import CodeList, normalise_code
 from carevalue.packs.model import ConditionPack
-from carevalue.foundation.file_errors import PackError, PackValidationError
 from carevalue.packs.validate_packs import load_pack, load_packs, validate_packs
 
 __all__ = [

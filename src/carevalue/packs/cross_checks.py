@@ -16,7 +16,13 @@ from pydantic import BaseModel
 
 from carevalue.packs.base import LIST_SECTION_NOUNS, DataPath, DayWindow
 from carevalue.packs.codelists import CodeList
-from carevalue.packs.measures import CascadeStep, CureSvr12, PromScore, QalyWithin, ReinfectionAfterCure
+from carevalue.packs.measures import (
+    CascadeStep,
+    CureSvr12,
+    PromScore,
+    QalyWithin,
+    ReinfectionAfterCure,
+)
 from carevalue.packs.model import (
     OTHER_STAGE,
     CareCycle,
@@ -180,7 +186,15 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
             for k, term in enumerate(weights.numerator):
                 if term.outcome not in declared:
                     yield Finding(
-                        ("value_equations", index, "sensitivity_weights", w, "numerator", k, "outcome"),
+                        (
+                            "value_equations",
+                            index,
+                            "sensitivity_weights",
+                            w,
+                            "numerator",
+                            k,
+                            "outcome",
+                        ),
                         _unknown("outcome", term.outcome, declared),
                     )
     for index, outcome in outcomes.items():
@@ -189,7 +203,8 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
             for k, variable in enumerate(outcome.risk_model.variables):
                 if variable not in variables:
                     yield Finding(
-                        path + ("risk_model", "variables", k), _unknown("case-mix variable", variable, variables)
+                        path + ("risk_model", "variables", k),
+                        _unknown("case-mix variable", variable, variables),
                     )
         if isinstance(outcome, CascadeStep):
             previous = outcome.previous_step
@@ -218,9 +233,12 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
             target = by_id.get(outcome.utility_outcome)
             if outcome.utility_outcome not in declared:
                 yield Finding(
-                    path + ("utility_outcome",), _unknown("outcome", outcome.utility_outcome, declared)
+                    path + ("utility_outcome",),
+                    _unknown("outcome", outcome.utility_outcome, declared),
                 )
-            elif target is not None and not (isinstance(target, PromScore) and target.scoring in UTILITY_SCORINGS):
+            elif target is not None and not (
+                isinstance(target, PromScore) and target.scoring in UTILITY_SCORINGS
+            ):
                 yield Finding(
                     path + ("utility_outcome",),
                     f"utility_outcome '{outcome.utility_outcome}' must be a prom_score scored as a utility "

@@ -182,11 +182,9 @@ def _data_path(loc: tuple, data: Any, missing: bool) -> DataPath:
         if tag:
             tags_used.add(tag)  # a union tag (the value of 'kind' or 'score'), not a key
             continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-            tags_used = set()
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
             path.append(part)
             tags_used = set()
@@ -199,9 +197,9 @@ def _data_path(loc: tuple, data: Any, missing: bool) -> DataPath:
 def _node_at(path: DataPath, data: Any) -> Any:
     node = data
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
             node = node[part]
         else:
             return None

@@ -38,9 +38,16 @@ Reading = Literal["first", "last", "highest", "lowest"]
 # Outcomes whose value is 0 or 1 (a logistic risk model fits them); the rest are numbers.
 BINARY_KINDS = frozenset(
     {
-        "death_within", "death_in_hospital", "readmission_within", "recurrence_within",
-        "reoperation_within", "discharge_destination", "complication", "cure_svr12",
-        "reinfection_after_cure", "cascade_step",
+        "death_within",
+        "death_in_hospital",
+        "readmission_within",
+        "recurrence_within",
+        "reoperation_within",
+        "discharge_destination",
+        "complication",
+        "cure_svr12",
+        "reinfection_after_cure",
+        "cascade_step",
     }
 )
 BINARY_SCORINGS = frozenset({"mrs_good_outcome"})
@@ -87,6 +94,7 @@ class RiskModel(Frozen):
     )
     why: Why = None
 
+
 # ---------------------------------------------------------------------------- outcomes
 
 
@@ -132,7 +140,11 @@ class OutcomeBase(Frozen):
             if binary != (self.risk_model.family == "logistic"):
                 raise ValueError(
                     f"risk_model family '{self.risk_model.family}' does not fit a "
-                    + ("0/1 outcome: use 'logistic'" if binary else "numeric outcome: use 'linear' or 'gamma'")
+                    + (
+                        "0/1 outcome: use 'logistic'"
+                        if binary
+                        else "numeric outcome: use 'linear' or 'gamma'"
+                    )
                 )
         allowed = SOURCES_BY_KIND.get(kind, ("derived",))
         if self.source not in allowed:

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from carevalue.conditions import shipped_conditions
+from carevalue.foundation.file_errors import PackError, PackValidationError, sort_errors
+from carevalue.foundation.yaml_lines import YamlDocument, read_yaml
 from carevalue.packs.codelists import CodeList, read_codelist
 from carevalue.packs.cross_checks import (
     CODELIST_FIELDS,
@@ -27,9 +29,7 @@ from carevalue.packs.cross_checks import (
     check_consistency,
 )
 from carevalue.packs.explain_errors import explain, relevant
-from carevalue.foundation.yaml_lines import YamlDocument, read_yaml
 from carevalue.packs.model import ConditionPack
-from carevalue.foundation.file_errors import PackError, PackValidationError, sort_errors
 
 PACK_FILE = "pack.yaml"
 DEFAULT_PACKS_FOLDER = shipped_conditions()

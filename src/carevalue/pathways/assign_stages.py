@@ -9,8 +9,8 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from carevalue.packs.model import OTHER_STAGE, ConditionPack, StageRule
 from carevalue.foundation.code_matching import in_codelist
+from carevalue.packs.model import OTHER_STAGE, ConditionPack, StageRule
 from carevalue.pathways.qualifying_events import lowered_isin
 
 
@@ -36,6 +36,7 @@ def rule_matches(rows: ibis.Table, pack: ConditionPack, rule: StageRule) -> ir.B
 
 def stage_of(rows: ibis.Table, pack: ConditionPack) -> ir.StringValue:
     branches = [
-        (ibis.or_(*[rule_matches(rows, pack, rule) for rule in stage.match]), stage.id) for stage in pack.stages
+        (ibis.or_(*[rule_matches(rows, pack, rule) for rule in stage.match]), stage.id)
+        for stage in pack.stages
     ]
     return ibis.cases(*branches, else_=OTHER_STAGE)

@@ -19,25 +19,46 @@ from datetime import date
 import ibis
 from ibis import _
 
+from carevalue.foundation.code_matching import normalised_code
+from carevalue.foundation.days import day_number, plus_days
 from carevalue.foundation.run_context import RunContext
+from carevalue.foundation.tables import left_join
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways import segments
 from carevalue.pathways.assign_stages import stage_of
 from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
-from carevalue.foundation.code_matching import normalised_code
-from carevalue.foundation.days import day_number, plus_days
-from carevalue.pathways.lazy_tables import LazyTables, Later
-from carevalue.pathways.qualifying_events import ENCOUNTER_COLUMNS, PATIENT_COLUMNS, qualifying_events
-from carevalue.foundation.tables import left_join
+from carevalue.pathways.lazy_tables import Later, LazyTables
+from carevalue.pathways.qualifying_events import (
+    ENCOUNTER_COLUMNS,
+    PATIENT_COLUMNS,
+    qualifying_events,
+)
 
 Tables = Mapping[str, ibis.Table]
 FEEDS_NEEDED = ("patients", "encounters", "diagnoses", "activities", "observations")
 EPISODE_CORE_COLUMNS = (
-    "episode_id", "condition", "pack_version", "patient_id", "cycle_number", "index_encounter_id", "index_at",
-    "index_date", "cycle_start", "cycle_end", "cycle_end_event_at", "cycle_complete", "lookback_incomplete",
-    "age", *ENCOUNTER_COLUMNS, *PATIENT_COLUMNS,
-    "age_band", "ethnic_group", "admission_month", "admission_quarter", "financial_year",
+    "episode_id",
+    "condition",
+    "pack_version",
+    "patient_id",
+    "cycle_number",
+    "index_encounter_id",
+    "index_at",
+    "index_date",
+    "cycle_start",
+    "cycle_end",
+    "cycle_end_event_at",
+    "cycle_complete",
+    "lookback_incomplete",
+    "age",
+    *ENCOUNTER_COLUMNS,
+    *PATIENT_COLUMNS,
+    "age_band",
+    "ethnic_group",
+    "admission_month",
+    "admission_quarter",
+    "financial_year",
 )
 
 
@@ -77,7 +98,10 @@ def prepare_tables(ctx: RunContext, t: Tables) -> LazyTables:
         prepared = joined.mutate(code_norm=normalised_code(_.code_system, _.code))
         return ctx.scratch_view("prepared_activities", prepared)
 
-    plain = {name: Later(lambda name=name: t[name]) for name in ("patients", "encounters", "observations")}
+    plain = {
+        name: Later(lambda name=name: t[name])
+        for name in ("patients", "encounters", "observations")
+    }
     return LazyTables({**plain, "diagnoses": Later(diagnoses), "activities": Later(activities)})
 
 
@@ -135,12 +159,29 @@ def episode_core(ctx: RunContext, t: Tables, pack: ConditionPack, span: DataSpan
 
 def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ibis.Table:
     activities = t["activities"]
-    cycles = episodes.select("episode_id", "condition", "patient_id", "index_date", "cycle_start", "cycle_end")
+    cycles = episodes.select(
+        "episode_id", "condition", "patient_id", "index_date", "cycle_start", "cycle_end"
+    )
     rows = cycles.join(activities, "patient_id")
     rows = rows.filter(rows.start_at.date().between(rows.cycle_start, rows.cycle_end))
     rows = rows.mutate(day=day_number(rows.start_at, rows.index_date))
     return rows.select(
-        "episode_id", "condition", "patient_id", "activity_id", "encounter_id", "activity_type",
-        "code_system", "code", "department", "cost_centre", "setting", "specialty", "start_at", "end_at",
-        "minutes", "quantity", "day", stage=stage_of(rows, pack),
+        "episode_id",
+        "condition",
+        "patient_id",
+        "activity_id",
+        "encounter_id",
+        "activity_type",
+        "code_system",
+        "code",
+        "department",
+        "cost_centre",
+        "setting",
+        "specialty",
+        "start_at",
+        "end_at",
+        "minutes",
+        "quantity",
+        "day",
+        stage=stage_of(rows, pack),
     )

@@ -14,18 +14,20 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
 from carevalue.foundation.code_matching import in_codelist
 from carevalue.foundation.days import day_number, plus_days
 from carevalue.foundation.run_context import RunContext
 from carevalue.foundation.tables import left_join
+from carevalue.packs.model import ConditionPack, EventEnd, FixedEnd
 
 Tables = dict[str, ibis.Table]
 MAX_ROUNDS = 100  # more cycles than any patient can have in a few years of data
 
 
 def first_per_patient(events: ibis.Table) -> ibis.Table:
-    ranked = events.mutate(_rank=ibis.row_number().over(group_by=_.patient_id, order_by=[_.event_at, _.encounter_id]))
+    ranked = events.mutate(
+        _rank=ibis.row_number().over(group_by=_.patient_id, order_by=[_.event_at, _.encounter_id])
+    )
     return ranked.filter(_._rank == 0).drop("_rank")
 
 
@@ -44,18 +46,18 @@ def cycle_bounds(t: Tables, pack: ConditionPack, starts: ibis.Table) -> ibis.Tab
 def _ends_on_event(t: Tables, pack: ConditionPack, starts: ibis.Table, end: EventEnd) -> ibis.Table:
     a = t["activities"]
     event = end.event
-    candidates = a.filter(in_codelist(a.code_system, a.code_norm, pack.codelist(event.codelist))).select(
-        "patient_id", end_at_candidate=_.start_at
-    )
+    candidates = a.filter(
+        in_codelist(a.code_system, a.code_norm, pack.codelist(event.codelist))
+    ).select("patient_id", end_at_candidate=_.start_at)
     pairs = starts.select("patient_id", "event_at", "event_date").join(candidates, "patient_id")
     pairs = pairs.filter(
         (pairs.end_at_candidate > pairs.event_at)
         & (day_number(pairs.end_at_candidate, pairs.event_date) <= end.max_days)
     )
     if event.after_most_recent is not None:
-        before = a.filter(in_codelist(a.code_system, a.code_norm, pack.codelist(event.after_most_recent))).select(
-            "patient_id", previous_at=_.start_at
-        )
+        before = a.filter(
+            in_codelist(a.code_system, a.code_norm, pack.codelist(event.after_most_recent))
+        ).select("patient_id", previous_at=_.start_at)
         triples = pairs.join(before, "patient_id").filter(
             lambda r: (r.previous_at < r.end_at_candidate) & (r.previous_at >= r.event_at)
         )

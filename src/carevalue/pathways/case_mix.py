@@ -12,6 +12,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis import _
 
+from carevalue.foundation.code_matching import POSITIONS, in_codelist
+from carevalue.foundation.days import in_window
+from carevalue.foundation.tables import left_join
 from carevalue.packs.measures import (
     AgeAtIndex,
     ApriScore,
@@ -23,9 +26,6 @@ from carevalue.packs.measures import (
     SexOfPatient,
 )
 from carevalue.packs.model import ConditionPack
-from carevalue.foundation.code_matching import POSITIONS, in_codelist
-from carevalue.foundation.days import in_window
-from carevalue.foundation.tables import left_join
 from carevalue.pathways.qualifying_events import coded_rows
 
 Tables = dict[str, ibis.Table]
@@ -45,7 +45,9 @@ def case_mix_columns(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> ib
             episodes = episodes.mutate(**{column: _.sex})
         elif isinstance(variable, ObservationValue):
             value = "value_num" if variable.value == "number" else "value_text"
-            found = _observation_reading(t, base, variable.observation, value, variable.reading, variable.window)
+            found = _observation_reading(
+                t, base, variable.observation, value, variable.reading, variable.window
+            )
             episodes = _attach(episodes, found, column)
         elif isinstance(variable, (Fib4Score, ApriScore)):
             inputs = {"ast": variable.ast, "platelets": variable.platelets}
@@ -79,7 +81,9 @@ def _observation_reading(t, episodes, code: str, value: str, reading: str, windo
     o = t["observations"].filter(_.code == code).select("patient_id", "observed_at", value=_[value])
     rows = episodes.select(KEY, "patient_id", "index_at", "index_date").join(o, "patient_id")
     rows = rows.filter(_in_window(rows, rows.observed_at, window) & rows.value.notnull())
-    rows = rows.mutate(_distance=(rows.observed_at.epoch_seconds() - rows.index_at.epoch_seconds()).abs())
+    rows = rows.mutate(
+        _distance=(rows.observed_at.epoch_seconds() - rows.index_at.epoch_seconds()).abs()
+    )
     by = {
         "first": lambda r: r.value.argmin(r.observed_at),
         "last": lambda r: r.value.argmax(r.observed_at),
@@ -92,7 +96,9 @@ def _observation_reading(t, episodes, code: str, value: str, reading: str, windo
 
 def _codelist_hits(t, pack, episodes, variable: CodelistPresent) -> ibis.Table:
     found = coded_rows(t, pack, variable.codelist, variable.source, variable.position)
-    rows = episodes.select(KEY, "patient_id", "index_date").join(found.select("patient_id", "when"), "patient_id")
+    rows = episodes.select(KEY, "patient_id", "index_date").join(
+        found.select("patient_id", "when"), "patient_id"
+    )
     return rows.filter(_in_window(rows, rows.when, variable.window)).select(KEY).distinct()
 
 
@@ -103,7 +109,11 @@ def _category(t, pack, episodes, variable: CodelistCategory) -> ibis.Table:
         f"_c{i}": in_codelist(d.code_system, d.code_norm, pack.codelist(c.codelist)).cast("int8")
         for i, c in enumerate(variable.categories)
     }
-    per_encounter = d.mutate(**flags).group_by("encounter_id").aggregate(**{name: _[name].max() for name in flags})
+    per_encounter = (
+        d.mutate(**flags)
+        .group_by("encounter_id")
+        .aggregate(**{name: _[name].max() for name in flags})
+    )
     rows = episodes.select(KEY).join(per_encounter, episodes[KEY] == per_encounter.encounter_id)
     value = ibis.cases(
         *[(rows[f"_c{i}"] == 1, c.value) for i, c in enumerate(variable.categories)],

@@ -7,11 +7,12 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from carevalue.packs.model import ConditionPack, IndexEvent, QualifyingCode
 from carevalue.foundation.code_matching import POSITIONS, codelist_rows
 from carevalue.foundation.days import age_in_years, day_number
+from carevalue.packs.model import ConditionPack, IndexEvent, QualifyingCode
 
 Tables = dict[str, ibis.Table]
+
 
 def lowered_isin(column, values) -> ibis.expr.types.BooleanValue:
     return column.lower().isin([v.lower() for v in values]).fill_null(False)
@@ -51,7 +52,9 @@ def encounters_with_code(t: Tables, pack: ConditionPack, rule: QualifyingCode) -
     return rows.filter(rows.encounter_id.notnull()).select("patient_id", "encounter_id")
 
 
-def qualifying_encounter_ids(t: Tables, pack: ConditionPack, rules: list[QualifyingCode]) -> ibis.Table:
+def qualifying_encounter_ids(
+    t: Tables, pack: ConditionPack, rules: list[QualifyingCode]
+) -> ibis.Table:
     """The encounter ids (one column, ``encounter_id``, possibly repeated: for a semi-join)
     on which any of ``rules``' codes is recorded. Rules that read the same source in the
     same position are found together (``codelist_rows`` over all their lists)."""
@@ -71,8 +74,13 @@ def qualifying_encounter_ids(t: Tables, pack: ConditionPack, rules: list[Qualify
 
 # Columns of the index encounter and of the patient that every episode carries; taken
 # with the qualifying events so the episode needs no second pass over either table.
-ENCOUNTER_COLUMNS = {"index_setting": "setting", "admission_method": "admission_method", "site": "site",
-                     "team": "specialty", "index_end_at": "end_at"}
+ENCOUNTER_COLUMNS = {
+    "index_setting": "setting",
+    "admission_method": "admission_method",
+    "site": "site",
+    "team": "specialty",
+    "index_end_at": "end_at",
+}
 PATIENT_COLUMNS = ("sex", "imd_decile", "ethnicity", "death_date")
 
 
@@ -89,13 +97,19 @@ def qualifying_events(t: Tables, pack: ConditionPack) -> ibis.Table:
     coded = qualifying_encounter_ids(t, pack, list(cohort.inclusion))
     encounters = encounters_passing(t["encounters"], cohort.index_event)
     events = encounters.semi_join(coded, ["encounter_id"]).select(
-        "patient_id", "encounter_id", event_at=_.start_at, event_date=_.start_at.date(),
+        "patient_id",
+        "encounter_id",
+        event_at=_.start_at,
+        event_date=_.start_at.date(),
         **{name: _[column] for name, column in ENCOUNTER_COLUMNS.items()},
     )
     patients = t["patients"].select("patient_id", "birth_date", *PATIENT_COLUMNS)
     events = events.join(patients, "patient_id")
     events = events.select(
-        "patient_id", "encounter_id", "event_at", "event_date",
+        "patient_id",
+        "encounter_id",
+        "event_at",
+        "event_date",
         age=age_in_years(events.birth_date.cast("date"), events.event_date),
         **{name: events[name] for name in (*ENCOUNTER_COLUMNS, *PATIENT_COLUMNS)},
     )
@@ -139,6 +153,7 @@ def _incident(events: ibis.Table, lookback_days: int) -> ibis.expr.types.Boolean
 def _mark_excluded_and_incident(t: Tables, pack: ConditionPack, events: ibis.Table) -> ibis.Table:
     """eligible: also no exclusion code in its window; incident: no qualifying event in
     the look-back."""
+
     def among(ids: ibis.Table) -> ibis.expr.types.BooleanValue:
         return events.encounter_id.isin(ids.encounter_id).fill_null(False)
 

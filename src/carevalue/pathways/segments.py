@@ -6,7 +6,13 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-AGE_BANDS = ((0, 17, "0-17"), (18, 44, "18-44"), (45, 64, "45-64"), (65, 74, "65-74"), (75, 84, "75-84"))
+AGE_BANDS = (
+    (0, 17, "0-17"),
+    (18, 44, "18-44"),
+    (45, 64, "45-64"),
+    (65, 74, "65-74"),
+    (75, 84, "75-84"),
+)
 OLDEST_BAND = "85+"
 
 # NHS Data Dictionary ethnic category codes grouped as the ONS five groups.
@@ -21,11 +27,16 @@ ETHNIC_GROUPS = {
 
 
 def age_band(age: ir.IntegerValue) -> ir.StringValue:
-    return ibis.cases(*[(age.between(low, high), label) for low, high, label in AGE_BANDS], else_=OLDEST_BAND)
+    return ibis.cases(
+        *[(age.between(low, high), label) for low, high, label in AGE_BANDS], else_=OLDEST_BAND
+    )
 
 
 def ethnic_group(code: ir.StringValue) -> ir.StringValue:
-    return ibis.cases(*[(code.isin(list(codes)), group) for group, codes in ETHNIC_GROUPS.items()], else_="Not known")
+    return ibis.cases(
+        *[(code.isin(list(codes)), group) for group, codes in ETHNIC_GROUPS.items()],
+        else_="Not known",
+    )
 
 
 def financial_year(date: ir.DateValue) -> ir.StringValue:

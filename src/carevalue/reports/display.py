@@ -45,7 +45,7 @@ def number(value: float, places: int = 2) -> str:
 
 
 def interval(lower: float | None, upper: float | None, show: Callable[[float], str]) -> str:
-    """"a to b", or blank when either end is missing."""
+    """ "a to b", or blank when either end is missing."""
     if missing(lower) or missing(upper):
         return ""
     return f"{show(lower)} to {show(upper)}"

@@ -27,10 +27,14 @@ class Check:
     key: str  # column of the offending rows to show as examples
 
 
-def orphans(child: str, column: str, parent: str, parent_column: str) -> Callable[[Tables], ibis.Table]:
+def orphans(
+    child: str, column: str, parent: str, parent_column: str
+) -> Callable[[Tables], ibis.Table]:
     def rows(t: Tables) -> ibis.Table:
         linked = t[child].filter(t[child][column].notnull())
-        return linked.anti_join(t[parent].select(parent_column), linked[column] == t[parent][parent_column])
+        return linked.anti_join(
+            t[parent].select(parent_column), linked[column] == t[parent][parent_column]
+        )
 
     return rows
 
@@ -38,51 +42,117 @@ def orphans(child: str, column: str, parent: str, parent_column: str) -> Callabl
 def _activity_patient_differs(t: Tables) -> ibis.Table:
     activities, encounters = t["activities"], t["encounters"]
     joined = activities.join(
-        encounters.select(encounter_id=_.encounter_id, encounter_patient=_.patient_id), "encounter_id"
+        encounters.select(encounter_id=_.encounter_id, encounter_patient=_.patient_id),
+        "encounter_id",
     )
     return joined.filter(joined.patient_id != joined.encounter_patient)
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("encounter_without_patient", "encounters", "error",
-          "encounters whose patient_id is not in the patients feed",
-          ("encounters", "patients"), orphans("encounters", "patient_id", "patients", "patient_id"), "encounter_id"),
-    Check("activity_without_encounter", "activities", "error",
-          "activities whose encounter_id is not in the encounters feed",
-          ("activities", "encounters"), orphans("activities", "encounter_id", "encounters", "encounter_id"), "activity_id"),
-    Check("activity_without_patient", "activities", "error",
-          "activities whose patient_id is not in the patients feed",
-          ("activities", "patients"), orphans("activities", "patient_id", "patients", "patient_id"), "activity_id"),
-    Check("activity_patient_differs_from_encounter", "activities", "error",
-          "activities whose patient_id differs from their encounter's patient_id",
-          ("activities", "encounters"), _activity_patient_differs, "activity_id"),
-    Check("diagnosis_without_encounter", "diagnoses", "error",
-          "diagnoses whose encounter_id is not in the encounters feed",
-          ("diagnoses", "encounters"), orphans("diagnoses", "encounter_id", "encounters", "encounter_id"), "encounter_id"),
-    Check("observation_without_patient", "observations", "error",
-          "observations whose patient_id is not in the patients feed",
-          ("observations", "patients"), orphans("observations", "patient_id", "patients", "patient_id"), "code"),
-    Check("prom_without_patient", "prom_responses", "error",
-          "PROM responses whose patient_id is not in the patients feed",
-          ("prom_responses", "patients"), orphans("prom_responses", "patient_id", "patients", "patient_id"), "response_id"),
-    Check("inpatient_without_discharge", "encounters", "warning",
-          "inpatient or critical-care encounters with no end_at (discharge not recorded, or still in hospital at the extract date)",
-          ("encounters",),
-          lambda t: t["encounters"].filter(
-              t["encounters"].setting.isin(["inpatient", "critical_care"]) & t["encounters"].end_at.isnull()
-          ), "encounter_id"),
-    Check("diagnosis_code_with_dot", "diagnoses", "info",
-          "ICD-10 diagnosis codes written with a dot (matched either way by condition packs)",
-          ("diagnoses",),
-          lambda t: t["diagnoses"].filter(
-              (t["diagnoses"].code_system == "ICD10") & t["diagnoses"].code.contains(".")
-          ), "code"),
-    Check("patient_without_nhs_number", "patients", "info",
-          "patients with no NHS number (they cannot be linked to other organisations' data)",
-          ("patients",), lambda t: t["patients"].filter(t["patients"].nhs_number_hash.isnull()), "patient_id"),
-    Check("nhs_number_check_digit_fails", "patients", "warning",
-          "patients whose NHS number fails its Modulus 11 check digit (likely mistyped)",
-          ("patients",), lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False), "patient_id"),
+    Check(
+        "encounter_without_patient",
+        "encounters",
+        "error",
+        "encounters whose patient_id is not in the patients feed",
+        ("encounters", "patients"),
+        orphans("encounters", "patient_id", "patients", "patient_id"),
+        "encounter_id",
+    ),
+    Check(
+        "activity_without_encounter",
+        "activities",
+        "error",
+        "activities whose encounter_id is not in the encounters feed",
+        ("activities", "encounters"),
+        orphans("activities", "encounter_id", "encounters", "encounter_id"),
+        "activity_id",
+    ),
+    Check(
+        "activity_without_patient",
+        "activities",
+        "error",
+        "activities whose patient_id is not in the patients feed",
+        ("activities", "patients"),
+        orphans("activities", "patient_id", "patients", "patient_id"),
+        "activity_id",
+    ),
+    Check(
+        "activity_patient_differs_from_encounter",
+        "activities",
+        "error",
+        "activities whose patient_id differs from their encounter's patient_id",
+        ("activities", "encounters"),
+        _activity_patient_differs,
+        "activity_id",
+    ),
+    Check(
+        "diagnosis_without_encounter",
+        "diagnoses",
+        "error",
+        "diagnoses whose encounter_id is not in the encounters feed",
+        ("diagnoses", "encounters"),
+        orphans("diagnoses", "encounter_id", "encounters", "encounter_id"),
+        "encounter_id",
+    ),
+    Check(
+        "observation_without_patient",
+        "observations",
+        "error",
+        "observations whose patient_id is not in the patients feed",
+        ("observations", "patients"),
+        orphans("observations", "patient_id", "patients", "patient_id"),
+        "code",
+    ),
+    Check(
+        "prom_without_patient",
+        "prom_responses",
+        "error",
+        "PROM responses whose patient_id is not in the patients feed",
+        ("prom_responses", "patients"),
+        orphans("prom_responses", "patient_id", "patients", "patient_id"),
+        "response_id",
+    ),
+    Check(
+        "inpatient_without_discharge",
+        "encounters",
+        "warning",
+        "inpatient or critical-care encounters with no end_at (discharge not recorded, or still in hospital at the extract date)",
+        ("encounters",),
+        lambda t: t["encounters"].filter(
+            t["encounters"].setting.isin(["inpatient", "critical_care"])
+            & t["encounters"].end_at.isnull()
+        ),
+        "encounter_id",
+    ),
+    Check(
+        "diagnosis_code_with_dot",
+        "diagnoses",
+        "info",
+        "ICD-10 diagnosis codes written with a dot (matched either way by condition packs)",
+        ("diagnoses",),
+        lambda t: t["diagnoses"].filter(
+            (t["diagnoses"].code_system == "ICD10") & t["diagnoses"].code.contains(".")
+        ),
+        "code",
+    ),
+    Check(
+        "patient_without_nhs_number",
+        "patients",
+        "info",
+        "patients with no NHS number (they cannot be linked to other organisations' data)",
+        ("patients",),
+        lambda t: t["patients"].filter(t["patients"].nhs_number_hash.isnull()),
+        "patient_id",
+    ),
+    Check(
+        "nhs_number_check_digit_fails",
+        "patients",
+        "warning",
+        "patients whose NHS number fails its Modulus 11 check digit (likely mistyped)",
+        ("patients",),
+        lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False),
+        "patient_id",
+    ),
 )
 
 EXAMPLES = 5
@@ -98,7 +168,9 @@ def evaluate_checks(tables: Tables, *, extra: list[dict] | None = None) -> list[
         count = int(offending.count().execute())
         examples = []
         if count:
-            examples = [str(v) for v in offending.select(check.key).limit(EXAMPLES).execute()[check.key]]
+            examples = [
+                str(v) for v in offending.select(check.key).limit(EXAMPLES).execute()[check.key]
+            ]
         findings.append(
             {
                 "check_id": check.id,

@@ -38,7 +38,14 @@ def feeds_markdown() -> str:
         "",
     ]
     for feed in FEEDS.values():
-        lines += [f"## {feed.name}", "", feed.description, "", f"Key: {', '.join(f'`{k}`' for k in feed.key)}.", ""]
+        lines += [
+            f"## {feed.name}",
+            "",
+            feed.description,
+            "",
+            f"Key: {', '.join(f'`{k}`' for k in feed.key)}.",
+            "",
+        ]
         lines += ["| column | type | must be present | rule | meaning |", "|---|---|---|---|---|"]
         for c in feed.columns:
             lines.append(

@@ -154,9 +154,13 @@ DIAGNOSES = Feed(
     columns=(
         Column("encounter_id", "text", "Encounter the diagnosis was recorded in.", nullable=False),
         Column("patient_id", "text", "Patient.", nullable=False),
-        Column("code_system", "text", "Coding system.", nullable=False, allowed=DIAGNOSIS_CODE_SYSTEMS),
+        Column(
+            "code_system", "text", "Coding system.", nullable=False, allowed=DIAGNOSIS_CODE_SYSTEMS
+        ),
         Column("code", "text", "Diagnosis code (ICD-10 with or without its dot).", nullable=False),
-        Column("position", "integer", "1 = primary diagnosis.", nullable=False, minimum=1, maximum=99),
+        Column(
+            "position", "integer", "1 = primary diagnosis.", nullable=False, minimum=1, maximum=99
+        ),
         Column("recorded_at", "timestamp", "When it was recorded."),
     ),
 )
@@ -169,7 +173,9 @@ ACTIVITIES = Feed(
         Column("activity_id", "text", "Activity identifier.", nullable=False),
         Column("patient_id", "text", "Patient.", nullable=False),
         Column("encounter_id", "text", "Encounter, blank for activity outside an encounter."),
-        Column("activity_type", "text", "Kind of activity.", nullable=False, allowed=ACTIVITY_TYPES),
+        Column(
+            "activity_type", "text", "Kind of activity.", nullable=False, allowed=ACTIVITY_TYPES
+        ),
         Column("code_system", "text", "Coding system of code.", allowed=ACTIVITY_CODE_SYSTEMS),
         Column("code", "text", "Procedure, test, drug or local activity code."),
         Column("start_at", "timestamp", "Start.", nullable=False),

@@ -124,7 +124,9 @@ def ingest_extract(
     console = console or Console(stderr=True)
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder} is not a folder; give the folder that holds the extract's feed files.")
+        raise UserError(
+            f"{folder} is not a folder; give the folder that holds the extract's feed files."
+        )
     catalogue = catalogue or FEEDS
     if not isinstance(mapping, ExtractMapping):
         mapping = find_mapping(folder, mapping, catalogue)
@@ -151,8 +153,12 @@ def ingest_extract(
             raise _disk_error(error, f"writing the staging files in {staging_dir.parent}") from None
         for item in staged:
             check_share(
-                item.feed_file.feed, item.feed_file.name, item.rows_read, item.rows_bad,
-                item.tally, max_quarantined,
+                item.feed_file.feed,
+                item.feed_file.name,
+                item.rows_read,
+                item.rows_bad,
+                item.tally,
+                max_quarantined,
             )
         try:
             with console.status("Merging into the warehouse…"), atomic(con):
@@ -213,7 +219,9 @@ def _feeds_to_load(only: list[str] | None, catalogue: dict[str, Feed]) -> list[s
     return [n for n in catalogue if n in only]
 
 
-def _stage_all(feed_files: list[FeedFile], staging_dir: Path, *, key, load_id, console) -> list[StagedFeed]:
+def _stage_all(
+    feed_files: list[FeedFile], staging_dir: Path, *, key, load_id, console
+) -> list[StagedFeed]:
     columns = (
         TextColumn("[bold]{task.description:<15}"),
         BarColumn(),
@@ -254,7 +262,11 @@ def _merge(con: BaseBackend, item: StagedFeed, *, load_id: str) -> FeedLoad:
     )
     problems = con.read_parquet(item.quarantine_path).union(repeats)
     existing = table_or_none(con, feed.name)
-    updated = 0 if existing is None else int(incoming.semi_join(existing.select("_key"), "_key").count().execute())
+    updated = (
+        0
+        if existing is None
+        else int(incoming.semi_join(existing.select("_key"), "_key").count().execute())
+    )
     loaded = int(incoming.count().execute())
     repeated = int(repeats.count().execute())
 
@@ -263,7 +275,10 @@ def _merge(con: BaseBackend, item: StagedFeed, *, load_id: str) -> FeedLoad:
         con,
         QUARANTINE_TABLE,
         replace_quarantine_of_file(
-            table_or_none(con, QUARANTINE_TABLE), problems, feed=feed.name, file_sha256=feed_file.sha256
+            table_or_none(con, QUARANTINE_TABLE),
+            problems,
+            feed=feed.name,
+            file_sha256=feed_file.sha256,
         ),
     )
     return FeedLoad(

@@ -175,7 +175,9 @@ def _csv_header(path: Path, feed: Feed, *, delimiter: str, encoding: str) -> lis
     columns = [c.strip().strip('"').strip() for c in header.split(delimiter)]
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
-        raise UserError(f"{path}: the header names column '{duplicated[0]}' twice; rename one of them.")
+        raise UserError(
+            f"{path}: the header names column '{duplicated[0]}' twice; rename one of them."
+        )
     return columns
 
 
@@ -212,7 +214,9 @@ def _parquet_columns(path: Path) -> list[str]:
     try:
         return pq.ParquetFile(path).schema_arrow.names
     except Exception as error:
-        raise UserError(f"{path} is not a readable Parquet file ({error}); export it again.") from None
+        raise UserError(
+            f"{path} is not a readable Parquet file ({error}); export it again."
+        ) from None
 
 
 def file_sha256(path: Path) -> str:
@@ -297,7 +301,9 @@ def _stream_csv(feed_file: FeedFile, on_bytes):
                 use_threads=False, block_size=BLOCK_BYTES, encoding=feed_file.encoding
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=feed_file.delimiter, invalid_row_handler=on_malformed, newlines_in_values=True
+                delimiter=feed_file.delimiter,
+                invalid_row_handler=on_malformed,
+                newlines_in_values=True,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in columns},
@@ -316,7 +322,9 @@ def _stream_csv(feed_file: FeedFile, on_bytes):
             # Lines the parser skipped as malformed are not in the batch; number the good
             # rows around them.
             skipped = sorted(m.row for m in malformed if m.row >= next_line)
-            candidates = np.arange(next_line, next_line + table.num_rows + len(skipped), dtype=np.int64)
+            candidates = np.arange(
+                next_line, next_line + table.num_rows + len(skipped), dtype=np.int64
+            )
             rows = candidates[~np.isin(candidates, skipped)][: table.num_rows]
             next_line = int(rows[-1]) + 1 if len(rows) else next_line
             fresh = malformed[reported:]
@@ -325,12 +333,22 @@ def _stream_csv(feed_file: FeedFile, on_bytes):
                 on_bytes(handle.tell())
             yield table, rows, fresh
         if len(malformed) > reported:
-            yield pa.table({c: pa.array([], pa.string()) for c in columns}), np.array([], dtype=np.int64), malformed[reported:]
+            yield (
+                pa.table({c: pa.array([], pa.string()) for c in columns}),
+                np.array([], dtype=np.int64),
+                malformed[reported:],
+            )
     except pa.ArrowInvalid as error:
         if "UTF8" in str(error) or "utf-8" in str(error).lower():
             raise UserError(
-                _encoding_message(feed_file.path, feed_file.encoding, _first_bad_byte(feed_file.path, feed_file.encoding))
+                _encoding_message(
+                    feed_file.path,
+                    feed_file.encoding,
+                    _first_bad_byte(feed_file.path, feed_file.encoding),
+                )
             ) from None
-        raise UserError(f"{feed_file.path} could not be read as CSV ({error}); check it is a CSV export.") from None
+        raise UserError(
+            f"{feed_file.path} could not be read as CSV ({error}); check it is a CSV export."
+        ) from None
     finally:
         handle.close()

@@ -10,12 +10,27 @@ from carevalue.sources.ingest import QUARANTINE_TABLE, LoadReport
 
 def print_load_report(report: LoadReport, console: Console, *, warehouse: str) -> None:
     table = Table(title=f"Load {report.load_id} into {warehouse}", title_justify="left")
-    for heading in ("feed", "file", "rows read", "loaded", "quarantined", "new", "updated", "adds up"):
+    for heading in (
+        "feed",
+        "file",
+        "rows read",
+        "loaded",
+        "quarantined",
+        "new",
+        "updated",
+        "adds up",
+    ):
         table.add_column(heading, justify="left" if heading in ("feed", "file") else "right")
     for f in report.feeds:
         table.add_row(
-            f.feed, f.file, f"{f.rows_read:,}", f"{f.rows_loaded:,}", f"{f.rows_quarantined:,}",
-            f"{f.rows_new:,}", f"{f.rows_updated:,}", "yes" if f.reconciles else "[red]NO[/red]",
+            f.feed,
+            f.file,
+            f"{f.rows_read:,}",
+            f"{f.rows_loaded:,}",
+            f"{f.rows_quarantined:,}",
+            f"{f.rows_new:,}",
+            f"{f.rows_updated:,}",
+            "yes" if f.reconciles else "[red]NO[/red]",
         )
     console.print(table)
     quarantined = sum(f.rows_quarantined for f in report.feeds)

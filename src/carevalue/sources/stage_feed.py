@@ -62,7 +62,12 @@ def stage_feed(
                 pa.Table.from_pylist(records, schema=QUARANTINE_SCHEMA.to_pyarrow())
             )
 
-    base = {"load_id": load_id, "feed": feed.name, "file": feed_file.name, "file_sha256": feed_file.sha256}
+    base = {
+        "load_id": load_id,
+        "feed": feed.name,
+        "file": feed_file.name,
+        "file_sha256": feed_file.sha256,
+    }
     try:
         for raw, rows, malformed in stream_rows(feed_file, on_bytes=on_bytes):
             raw = raw.rename_columns(feed_file.contract_columns)
@@ -117,12 +122,16 @@ def stage_feed(
     return staged
 
 
-def pseudonymise_table(table: pa.Table, columns: tuple[tuple[str, str], ...], key: bytes) -> pa.Table:
+def pseudonymise_table(
+    table: pa.Table, columns: tuple[tuple[str, str], ...], key: bytes
+) -> pa.Table:
     """Replace each pseudonymised column by its keyed hash and a check-digit flag."""
     for source, target in columns:
         values = table.column(source).to_pylist()
         hashed = pa.array([None if v is None else keyed_hash(v, key) for v in values], pa.string())
-        valid = pa.array([None if v is None else nhs_number_is_valid(v) for v in values], pa.bool_())
+        valid = pa.array(
+            [None if v is None else nhs_number_is_valid(v) for v in values], pa.bool_()
+        )
         index = table.column_names.index(source)
         table = table.remove_column(index).add_column(index, target, hashed)
         table = table.add_column(index + 1, f"{source}_valid", valid)

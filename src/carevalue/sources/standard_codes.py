@@ -51,15 +51,15 @@ PROM_MODE: Codes = {
 }
 
 ADMISSION_METHOD: Codes = {
-    **{code: "elective" for code in ("11", "12", "13")},
-    **{code: "emergency" for code in ("21", "22", "23", "24", "28", "2a", "2b", "2c", "2d")},
+    **dict.fromkeys(("11", "12", "13"), "elective"),
+    **dict.fromkeys(("21", "22", "23", "24", "28", "2a", "2b", "2c", "2d"), "emergency"),
     "81": "transfer",
 }
 
 DISCHARGE_DESTINATION: Codes = {
     "19": "home",
     "29": "home",
-    **{code: "other_hospital" for code in ("30", "48", "49", "50", "51", "52", "53", "84", "87")},
+    **dict.fromkeys(("30", "48", "49", "50", "51", "52", "53", "84", "87"), "other_hospital"),
     "54": "care_home",
     "85": "care_home",
     "88": "hospice",

@@ -29,8 +29,13 @@ from carevalue.stats import spc_inputs as inputs
 from carevalue.stats.warnings import ShortSeriesWarning
 
 __all__ = [
-    "CHARTS", "average_moving_range", "c4", "control_chart", "longest_run_max",
-    "n_crossings_min", "runs_analysis",
+    "CHARTS",
+    "average_moving_range",
+    "c4",
+    "control_chart",
+    "longest_run_max",
+    "n_crossings_min",
+    "runs_analysis",
 ]
 
 CHARTS = ("run", "i", "mr", "xbar", "s", "p", "pp", "c", "u", "up", "g", "t")
@@ -50,9 +55,24 @@ _COUNT_CHARTS = ("p", "pp", "u", "up")  # need a denominator n
 _RATIO_ALLOWED = ("run", "i", "mr", *_COUNT_CHARTS)  # where n makes y = sum(y) / sum(n)
 _NONNEGATIVE = ("p", "pp", "c", "u", "up", "g")  # counts can't be negative
 _COLUMNS = [
-    "x", "y", "cl", "lcl", "ucl", "sigma_signal", "runs_signal", "longest_run",
-    "longest_run_max", "n_crossings", "n_crossings_min", "part", "baseline", "include",
-    "n", "n_useful", "lcl_95", "ucl_95",
+    "x",
+    "y",
+    "cl",
+    "lcl",
+    "ucl",
+    "sigma_signal",
+    "runs_signal",
+    "longest_run",
+    "longest_run_max",
+    "n_crossings",
+    "n_crossings_min",
+    "part",
+    "baseline",
+    "include",
+    "n",
+    "n_useful",
+    "lcl_95",
+    "ucl_95",
 ]
 
 
@@ -154,8 +174,9 @@ def _check_denominators(n, values: np.ndarray, chart: str) -> np.ndarray | None:
             raise ValueError(f"A {chart} chart needs the denominators n.")
         return None
     if chart not in _RATIO_ALLOWED:
-        raise ValueError(f"A {chart} chart takes y alone; n is used only by run, i, mr, "
-                         "p, pp, u and up charts.")
+        raise ValueError(
+            f"A {chart} chart takes y alone; n is used only by run, i, mr, p, pp, u and up charts."
+        )
     return inputs.denominators(n, len(values))
 
 
@@ -164,8 +185,9 @@ def _check_values(values: np.ndarray, denominators: np.ndarray | None, chart: st
     if chart in _NONNEGATIVE and (present < 0).any():
         raise ValueError(f"A {chart} chart counts events, so y cannot be negative.")
     if chart == "t" and (present <= 0).any():
-        raise ValueError("A t chart plots time between events, so every y must be greater "
-                         "than zero.")
+        raise ValueError(
+            "A t chart plots time between events, so every y must be greater than zero."
+        )
     if chart in _COUNT_CHARTS:
         both = ~np.isnan(values) & ~np.isnan(denominators)
         if chart in ("p", "pp") and (values[both] > denominators[both]).any():
@@ -197,12 +219,16 @@ def _phase_numbers(part, freeze, count: int) -> np.ndarray:
         return np.ones(count, dtype=int)
     if freeze is not None:
         # qic silently ignores freeze when part is given; say so instead of guessing.
-        raise ValueError("freeze and part cannot be combined: qicharts2 ignores freeze when "
-                         "part is given; use part alone.")
+        raise ValueError(
+            "freeze and part cannot be combined: qicharts2 ignores freeze when "
+            "part is given; use part alone."
+        )
     ends = _positions(part, count, "part")
     if ends.size and ends.max() >= count:
-        raise ValueError(f"part must be between 1 and {count - 1}: the last phase ends at the "
-                         "last subgroup by itself.")
+        raise ValueError(
+            f"part must be between 1 and {count - 1}: the last phase ends at the "
+            "last subgroup by itself."
+        )
     # Subgroup k belongs to 1 + (number of phase ends before k).
     return 1 + np.searchsorted(ends, np.arange(1, count + 1), side="left")
 
@@ -219,11 +245,11 @@ def _baseline(freeze, count: int) -> np.ndarray:
 def _check_enough(subgroups: pd.DataFrame, chart: str) -> None:
     with_data = int((subgroups["y_count"] > 0).sum())
     if with_data < 2:
-        raise ValueError(f"A chart needs at least 2 subgroups with data; this one has "
-                         f"{with_data}.")
+        raise ValueError(f"A chart needs at least 2 subgroups with data; this one has {with_data}.")
     if chart in ("xbar", "s") and not (subgroups["y_count"] > 1).any():
-        raise ValueError(f"A {chart} chart needs subgroups of two or more observations; give x "
-                         "to group them.")
+        raise ValueError(
+            f"A {chart} chart needs subgroups of two or more observations; give x to group them."
+        )
 
 
 def _warn_if_short(result: pd.DataFrame, subgroups: pd.DataFrame) -> None:
@@ -255,12 +281,14 @@ def _aggregate(values: np.ndarray, denominators: np.ndarray | None, groups: pd.S
         frame["y"] = np.where(incomplete, np.nan, values)
         frame["n"] = np.where(incomplete, np.nan, denominators)
     grouped = frame.groupby("x", sort=True, observed=True)
-    out = pd.DataFrame({
-        "y_sum": grouped["y"].agg(_sum_or_nan),
-        "y_count": grouped["y"].count(),
-        "y_mean": grouped["y"].agg(_nanmean),
-        "y_sd": grouped["y"].std(ddof=1),
-    })
+    out = pd.DataFrame(
+        {
+            "y_sum": grouped["y"].agg(_sum_or_nan),
+            "y_count": grouped["y"].count(),
+            "y_mean": grouped["y"].agg(_nanmean),
+            "y_sd": grouped["y"].std(ddof=1),
+        }
+    )
     if denominators is not None:
         out["n"] = grouped["n"].agg(_sum_or_nan)
         # A zero denominator has no rate: NaN, never a division error or infinity.
@@ -291,16 +319,18 @@ def _chart_phase(g: pd.DataFrame, *, base, include, chart, screen_mr, ordered) -
     # qic switches the runs signal off for moving-range charts (consecutive ranges share a
     # point, so they are not independent) and for categorical x (no order in time).
     signal = runs["runs_signal"] and chart != "mr" and ordered
-    frame = pd.DataFrame({
-        "x": g["x"],
-        "y": lines.y,
-        "cl": lines.cl,
-        "lcl": lines.lcl,
-        "ucl": lines.ucl,
-        "lcl_95": lines.lcl_95,
-        "ucl_95": lines.ucl_95,
-        "n": g["n"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "x": g["x"],
+            "y": lines.y,
+            "cl": lines.cl,
+            "lcl": lines.lcl,
+            "ucl": lines.ucl,
+            "lcl_95": lines.lcl_95,
+            "ucl_95": lines.ucl_95,
+            "n": g["n"].to_numpy(),
+        }
+    )
     frame["runs_signal"] = bool(signal)
     for key in ("longest_run", "longest_run_max", "n_crossings", "n_crossings_min", "n_useful"):
         frame[key] = pd.array([runs[key]] * len(frame), dtype="Int64")
@@ -413,16 +443,23 @@ def _mr(g, base, **_):
     y = np.concatenate([[np.nan], np.abs(np.diff(_plotted(g)))])
     centre = _nanmean(y[base])
     zero = _full(0.0, len(g))
-    return _Lines(y, _full(centre, len(g)), zero, _full(D4 * centre, len(g)),
-                  zero.copy(), _full(2 * D4 / 3 * centre, len(g)))
+    return _Lines(
+        y,
+        _full(centre, len(g)),
+        zero,
+        _full(D4 * centre, len(g)),
+        zero.copy(),
+        _full(2 * D4 / 3 * centre, len(g)),
+    )
 
 
 def c4(size) -> np.ndarray:
     """Exact c4(n) = sqrt(2/(n-1)) Γ(n/2)/Γ((n-1)/2), via log-gamma so large n don't overflow."""
     size = np.asarray(size, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.sqrt(2 / (size - 1)) * np.exp(special.gammaln(size / 2)
-                                                 - special.gammaln((size - 1) / 2))
+        value = np.sqrt(2 / (size - 1)) * np.exp(
+            special.gammaln(size / 2) - special.gammaln((size - 1) / 2)
+        )
     return np.where(size > 1, value, np.nan)
 
 
@@ -445,8 +482,11 @@ def _xbar(g, base, **_):
     sizes = g["y_count"].to_numpy(dtype=float)
     means = g["y_mean"].to_numpy(dtype=float)
     weighted = base & ~np.isnan(means)
-    centre = _sum(sizes[weighted] * means[weighted]) / _sum(sizes[weighted]) \
-        if weighted.any() else np.nan
+    centre = (
+        _sum(sizes[weighted] * means[weighted]) / _sum(sizes[weighted])
+        if weighted.any()
+        else np.nan
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = _sigma_within(g, base) / (c4(sizes) * np.sqrt(sizes))  # A3·s̄ = 3·this
     return _Lines(means, _full(centre, len(g)), *_band(centre, sigma, len(g)))
@@ -500,10 +540,10 @@ def _rate_chart(g, base, *, sigma_of, laney, ceiling, screen_mr, ordered):
     centre = _pooled_rate(g, base)
     sigma = sigma_of(centre, g["n"].to_numpy(dtype=float))
     if laney:
-        sigma = sigma * _laney_factor(y, centre, sigma, base, screen_mr=screen_mr,
-                                      ordered=ordered)
-    return _Lines(y, _full(centre, len(g)),
-                  *_band(centre, sigma, len(g), floor=0.0, ceiling=ceiling))
+        sigma = sigma * _laney_factor(y, centre, sigma, base, screen_mr=screen_mr, ordered=ordered)
+    return _Lines(
+        y, _full(centre, len(g)), *_band(centre, sigma, len(g), floor=0.0, ceiling=ceiling)
+    )
 
 
 def _p(g, base, **kw):
@@ -526,8 +566,7 @@ def _c(g, base, **_):
     # A c chart plots the count in each subgroup: the sum when x groups several rows.
     y = g["y_sum"].to_numpy(dtype=float)
     centre = _nanmean(y[base])
-    return _Lines(y, _full(centre, len(g)),
-                  *_band(centre, np.sqrt(centre), len(g), floor=0.0))
+    return _Lines(y, _full(centre, len(g)), *_band(centre, np.sqrt(centre), len(g), floor=0.0))
 
 
 def _g(g, base, **_):
@@ -549,8 +588,9 @@ def _t(g, base, *, screen_mr, **_):
     # A lower limit below zero on the transformed scale has no time on the original one:
     # it is 0 (qic floors lcl; we floor lcl_95 too rather than leave it undefined).
     for index in (2, 4):
-        back[index] = np.where(np.isnan(back[index]) & ~np.isnan(transformed[index]), 0.0,
-                               back[index])
+        back[index] = np.where(
+            np.isnan(back[index]) & ~np.isnan(transformed[index]), 0.0, back[index]
+        )
     return _Lines(*back)
 
 
@@ -561,8 +601,18 @@ def _back_transform(line: np.ndarray) -> np.ndarray:
 
 
 _CHART_FUNCTIONS = {
-    "run": _run, "i": _i, "mr": _mr, "xbar": _xbar, "s": _s, "p": _p, "pp": _pp,
-    "c": _c, "u": _u, "up": _up, "g": _g, "t": _t,
+    "run": _run,
+    "i": _i,
+    "mr": _mr,
+    "xbar": _xbar,
+    "s": _s,
+    "p": _p,
+    "pp": _pp,
+    "c": _c,
+    "u": _u,
+    "up": _up,
+    "g": _g,
+    "t": _t,
 }
 
 
@@ -607,8 +657,14 @@ def runs_analysis(y, cl, include=None) -> dict:
         sides = np.sign(y[keep] - cl[keep])
     sides = sides[(sides != 0) & ~np.isnan(sides)]
     if sides.size == 0:
-        return {"n_useful": 0, "longest_run": pd.NA, "longest_run_max": pd.NA,
-                "n_crossings": pd.NA, "n_crossings_min": pd.NA, "runs_signal": False}
+        return {
+            "n_useful": 0,
+            "longest_run": pd.NA,
+            "longest_run_max": pd.NA,
+            "n_crossings": pd.NA,
+            "n_crossings_min": pd.NA,
+            "runs_signal": False,
+        }
     run_starts = np.flatnonzero(np.concatenate([[True], sides[1:] != sides[:-1]]))
     run_lengths = np.diff(np.concatenate([run_starts, [sides.size]]))
     result = {
@@ -618,8 +674,10 @@ def runs_analysis(y, cl, include=None) -> dict:
         "n_crossings": int(run_lengths.size - 1),
         "n_crossings_min": n_crossings_min(sides.size),
     }
-    result["runs_signal"] = bool(result["longest_run"] > result["longest_run_max"]
-                                 or result["n_crossings"] < result["n_crossings_min"])
+    result["runs_signal"] = bool(
+        result["longest_run"] > result["longest_run_max"]
+        or result["n_crossings"] < result["n_crossings_min"]
+    )
     return result
 
 

@@ -66,10 +66,14 @@ def _group_labels(group, n: int) -> np.ndarray:
         return np.array([str(i) for i in range(1, n + 1)], dtype=object)
     labels = pd.Series(group).to_numpy(dtype=object)
     if len(labels) != n:
-        raise ValueError(f"group has {len(labels)} values but numerator has {n}; give one group per row.")
+        raise ValueError(
+            f"group has {len(labels)} values but numerator has {n}; give one group per row."
+        )
     missing = pd.isna(labels)
     if missing.any():
-        raise ValueError(f"Row {int(np.argmax(missing))} has no group; give every row a group label.")
+        raise ValueError(
+            f"Row {int(np.argmax(missing))} has no group; give every row a group label."
+        )
     return labels
 
 
@@ -215,7 +219,9 @@ def dersimonian_laird_tau2(phi: float, s: np.ndarray) -> float:
     return max(0.0, float((n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum())))
 
 
-def estimate_overdispersion(z, s, *, method: str = "winsorise", trim_by: float = 0.1) -> Overdispersion:
+def estimate_overdispersion(
+    z, s, *, method: str = "winsorise", trim_by: float = 0.1
+) -> Overdispersion:
     """phi and tau^2 from unit z-scores and their standard errors.
 
     ``method`` is "winsorise" (CQC, PR, RC: every unit counts, extremes pulled in) or
@@ -272,7 +278,9 @@ def _normal_limits(denominator, data_type, sr_method, target, tau2, level):
     return target * np.exp(-spread), target * np.exp(spread)
 
 
-def _limit_table(denominator, data_type, sr_method, target, tau2, adjusted) -> dict[str, np.ndarray]:
+def _limit_table(
+    denominator, data_type, sr_method, target, tau2, adjusted
+) -> dict[str, np.ndarray]:
     columns: dict[str, np.ndarray] = {}
     for level, (low_name, high_name) in ((95, ("LCL95", "UCL95")), (99, ("LCL99", "UCL99"))):
         if data_type == "SR":
@@ -283,7 +291,10 @@ def _limit_table(denominator, data_type, sr_method, target, tau2, adjusted) -> d
             low, high = _normal_limits(denominator, data_type, sr_method, target, 0.0, level)
         columns[low_name], columns[high_name] = low, high
     if adjusted:
-        for level, (low_name, high_name) in ((95, ("OD95LCL", "OD95UCL")), (99, ("OD99LCL", "OD99UCL"))):
+        for level, (low_name, high_name) in (
+            (95, ("OD95LCL", "OD95UCL")),
+            (99, ("OD99LCL", "OD99UCL")),
+        ):
             columns[low_name], columns[high_name] = _normal_limits(
                 denominator, data_type, sr_method, target, tau2, level
             )
@@ -378,7 +389,9 @@ def funnel(
     _check_rows(num, den, labels)
     num, den, labels = _aggregate(num, den, labels)
     _check_units(num, den, labels, data_type)
-    target = _check_target(data_type, _default_target(data_type, num, den) if target is None else target)
+    target = _check_target(
+        data_type, _default_target(data_type, num, den) if target is None else target
+    )
 
     z, s = _z_scores(num, den, data_type, sr_method, target)
     method = "truncate" if (data_type == "SR" and sr_method == "SHMI") else "winsorise"

@@ -317,7 +317,7 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
         .reindex(columns=list(POINT_TYPES), fill_value=0)
         .rename(columns=_SUMMARY_COUNT_NAMES)
     )
-    table = table.join(counts).fillna({name: 0 for name in _SUMMARY_COUNT_NAMES.values()})
+    table = table.join(counts).fillna(dict.fromkeys(_SUMMARY_COUNT_NAMES.values(), 0))
     last_type = observed.groupby(keys, sort=False)["point_type"].last()
     table["variation"] = [
         _VARIATION[(point_type, _improvement_direction(improvement))]

@@ -44,8 +44,9 @@ _DATE_OBJECTS = (_dt.date, np.datetime64)  # datetime.datetime and pd.Timestamp 
 def _all_text(values: pd.Index | pd.Series) -> bool:
     if isinstance(values.dtype, pd.CategoricalDtype) or not len(values):
         return False
-    if not (pd.api.types.is_object_dtype(values.dtype)
-            or pd.api.types.is_string_dtype(values.dtype)):
+    if not (
+        pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
+    ):
         return False
     return all(isinstance(value, str) for value in values)
 
@@ -246,7 +247,6 @@ def _target_number(value) -> float:
     return float(value)
 
 
-
 # --- control_chart: observations, denominators and subgroups -------------------------------
 
 
@@ -336,5 +336,8 @@ def is_ordered(groups: pd.Series) -> bool:
     dtype = groups.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return False
-    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
-                or pd.api.types.is_timedelta64_dtype(dtype))
+    return bool(
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+    )

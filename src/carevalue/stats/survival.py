@@ -28,7 +28,9 @@ def _check_durations(durations: pd.Series) -> np.ndarray:
         position = int(np.argmax(bad))
         value = durations.iloc[position]
         shown = repr(value) if isinstance(value, str) else str(value)
-        raise ValueError(f"Duration at index {durations.index[position]!r} is {shown}, not a finite time.")
+        raise ValueError(
+            f"Duration at index {durations.index[position]!r} is {shown}, not a finite time."
+        )
     bad = values < 0
     if bad.any():
         raise ValueError(
@@ -93,7 +95,9 @@ def _life_table(durations: np.ndarray, events: np.ndarray) -> dict[str, np.ndarr
     return {"time": times, "at_risk": at_risk, "events": observed, "censored": removed - observed}
 
 
-def _product_limit(at_risk: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _product_limit(
+    at_risk: np.ndarray, events: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Kaplan-Meier estimate with the exponential-Greenwood (log-log) 95 % interval.
 
     Greenwood: V(t) = sum d / (n (n - d)) over times up to t. On the log(-log S) scale the
@@ -150,7 +154,9 @@ def logrank_test(durations, events, groups) -> dict:
         follow_up = np.sort(durations[mine])
         deaths = np.sort(durations[mine & events])
         at_risk[:, k] = len(follow_up) - np.searchsorted(follow_up, event_times, side="left")
-        died[:, k] = np.searchsorted(deaths, event_times, "right") - np.searchsorted(deaths, event_times)
+        died[:, k] = np.searchsorted(deaths, event_times, "right") - np.searchsorted(
+            deaths, event_times
+        )
     n, d = at_risk.sum(axis=1), died.sum(axis=1)
     share = at_risk / n[:, None]
     expected = (share * d[:, None]).sum(axis=0)

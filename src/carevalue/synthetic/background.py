@@ -50,55 +50,133 @@ RATES = {
     "outpatient": (0.45, (0.6, 0.7, 1.0, 1.6, 1.4)),
     "valve_replacement": (0.0012, (0.0, 0.0, 0.3, 1.0, 0.6)),
 }
-COVID_KIND = {"ed_only": "emergency", "emergency_admission": "emergency",
-              "elective_admission": "elective", "day_case": "elective",
-              "outpatient": "outpatient", "valve_replacement": "elective"}
+COVID_KIND = {
+    "ed_only": "emergency",
+    "emergency_admission": "emergency",
+    "elective_admission": "elective",
+    "day_case": "elective",
+    "outpatient": "outpatient",
+    "valve_replacement": "elective",
+}
 
 # Emergency admissions: specialty -> (share, ward item, LOS median days,
 #   [(primary code, weight, theatre item or None, chance of theatre, theatre minutes)])
 EMERGENCY_SPECIALTIES = {
-    "General Medicine": (0.58, "WARD_GENERAL_MEDICINE", 4.5, [
-        ("J18.9", 0.2, None, 0, 0), ("N39.0", 0.14, None, 0, 0), ("I50.9", 0.12, None, 0, 0),
-        ("J44.1", 0.12, None, 0, 0), ("A41.9", 0.08, None, 0, 0), ("N17.9", 0.08, None, 0, 0),
-        ("R55", 0.1, None, 0, 0), ("G45.9", 0.06, None, 0, 0), ("C80.9", 0.05, None, 0, 0),
-        ("B18.1", 0.05, None, 0, 0)]),
-    "General Surgery": (0.2, "WARD_GENERAL_SURGERY", 3.0, [
-        ("K35.8", 0.35, "THEATRE_APPENDICECTOMY", 0.9, 60),
-        ("K80.2", 0.3, "THEATRE_CHOLECYSTECTOMY", 0.4, 80),
-        ("K57.3", 0.2, None, 0, 0), ("C18.2", 0.15, "THEATRE_HEMICOLECTOMY", 0.7, 150)]),
-    "Trauma and Orthopaedics": (0.12, "WARD_ORTHOPAEDICS", 9.0, [
-        ("S72.0", 1.0, "THEATRE_HEMIARTHROPLASTY", 0.85, 90)]),
-    "Cardiology": (0.1, "WARD_CARDIOLOGY", 3.5, [
-        ("I21.4", 0.5, None, 0, 0), ("R07.4", 0.3, None, 0, 0), ("I48.9", 0.2, None, 0, 0)]),
+    "General Medicine": (
+        0.58,
+        "WARD_GENERAL_MEDICINE",
+        4.5,
+        [
+            ("J18.9", 0.2, None, 0, 0),
+            ("N39.0", 0.14, None, 0, 0),
+            ("I50.9", 0.12, None, 0, 0),
+            ("J44.1", 0.12, None, 0, 0),
+            ("A41.9", 0.08, None, 0, 0),
+            ("N17.9", 0.08, None, 0, 0),
+            ("R55", 0.1, None, 0, 0),
+            ("G45.9", 0.06, None, 0, 0),
+            ("C80.9", 0.05, None, 0, 0),
+            ("B18.1", 0.05, None, 0, 0),
+        ],
+    ),
+    "General Surgery": (
+        0.2,
+        "WARD_GENERAL_SURGERY",
+        3.0,
+        [
+            ("K35.8", 0.35, "THEATRE_APPENDICECTOMY", 0.9, 60),
+            ("K80.2", 0.3, "THEATRE_CHOLECYSTECTOMY", 0.4, 80),
+            ("K57.3", 0.2, None, 0, 0),
+            ("C18.2", 0.15, "THEATRE_HEMICOLECTOMY", 0.7, 150),
+        ],
+    ),
+    "Trauma and Orthopaedics": (
+        0.12,
+        "WARD_ORTHOPAEDICS",
+        9.0,
+        [("S72.0", 1.0, "THEATRE_HEMIARTHROPLASTY", 0.85, 90)],
+    ),
+    "Cardiology": (
+        0.1,
+        "WARD_CARDIOLOGY",
+        3.5,
+        [("I21.4", 0.5, None, 0, 0), ("R07.4", 0.3, None, 0, 0), ("I48.9", 0.2, None, 0, 0)],
+    ),
 }
-TERMINAL_DIAGNOSES = [("J18.9", 0.3), ("A41.9", 0.2), ("I50.9", 0.15), ("C80.9", 0.15),
-                      ("N17.9", 0.1), ("J44.1", 0.1)]
+TERMINAL_DIAGNOSES = [
+    ("J18.9", 0.3),
+    ("A41.9", 0.2),
+    ("I50.9", 0.15),
+    ("C80.9", 0.15),
+    ("N17.9", 0.1),
+    ("J44.1", 0.1),
+]
 # Elective admissions: (specialty, ward, theatre item, primary code, weight, LOS median, minutes)
 ELECTIVE_OPERATIONS = [
     ("General Surgery", "WARD_GENERAL_SURGERY", "THEATRE_CHOLECYSTECTOMY", "K80.2", 0.18, 1.0, 75),
     ("General Surgery", "WARD_GENERAL_SURGERY", "THEATRE_HERNIA", "K40.9", 0.17, 0.6, 55),
     ("General Surgery", "WARD_GENERAL_SURGERY", "THEATRE_HEMICOLECTOMY", "C18.2", 0.1, 5.0, 160),
-    ("Trauma and Orthopaedics", "WARD_ORTHOPAEDICS", "THEATRE_HIP_REPLACEMENT", "M16.1", 0.3,
-     3.0, 100),
-    ("Trauma and Orthopaedics", "WARD_ORTHOPAEDICS", "THEATRE_KNEE_REPLACEMENT", "M17.1", 0.25,
-     3.0, 105),
+    (
+        "Trauma and Orthopaedics",
+        "WARD_ORTHOPAEDICS",
+        "THEATRE_HIP_REPLACEMENT",
+        "M16.1",
+        0.3,
+        3.0,
+        100,
+    ),
+    (
+        "Trauma and Orthopaedics",
+        "WARD_ORTHOPAEDICS",
+        "THEATRE_KNEE_REPLACEMENT",
+        "M17.1",
+        0.25,
+        3.0,
+        105,
+    ),
 ]
 # Day cases: (specialty, procedure item, primary code, weight)
-DAY_CASES = [("Gastroenterology", "COLONOSCOPY", "K57.3", 0.4),
-             ("Gastroenterology", "GASTROSCOPY", "K21.9", 0.3),
-             ("Ophthalmology", "CATARACT", "H25.9", 0.3)]
-OUTPATIENT_SPECIALTIES = [("General Medicine", 0.15), ("General Surgery", 0.12),
-                          ("Trauma and Orthopaedics", 0.18), ("Cardiology", 0.15),
-                          ("Gastroenterology", 0.12), ("Ophthalmology", 0.13),
-                          ("Dermatology", 0.12), ("Hepatology", 0.03)]
-ED_PRESENTATIONS = [("29857009", 0.25), ("267036007", 0.2), ("21522001", 0.25),
-                    ("125605004", 0.15), ("1912002", 0.15)]
+DAY_CASES = [
+    ("Gastroenterology", "COLONOSCOPY", "K57.3", 0.4),
+    ("Gastroenterology", "GASTROSCOPY", "K21.9", 0.3),
+    ("Ophthalmology", "CATARACT", "H25.9", 0.3),
+]
+OUTPATIENT_SPECIALTIES = [
+    ("General Medicine", 0.15),
+    ("General Surgery", 0.12),
+    ("Trauma and Orthopaedics", 0.18),
+    ("Cardiology", 0.15),
+    ("Gastroenterology", 0.12),
+    ("Ophthalmology", 0.13),
+    ("Dermatology", 0.12),
+    ("Hepatology", 0.03),
+]
+ED_PRESENTATIONS = [
+    ("29857009", 0.25),
+    ("267036007", 0.2),
+    ("21522001", 0.25),
+    ("125605004", 0.15),
+    ("1912002", 0.15),
+]
 # Comorbidities recorded in secondary positions: code -> (chance at 40, extra per year of age)
-COMORBIDITIES = {"I10": (0.1, 0.007), "E11.9": (0.06, 0.003), "I48.9": (0.01, 0.003),
-                 "J44.9": (0.03, 0.002), "N18.3": (0.01, 0.003), "I25.9": (0.02, 0.003),
-                 "F03": (0.0, 0.003), "C34.9": (0.005, 0.0005)}
-DISCHARGES = [("home", 0.87), ("care_home", 0.04), ("rehabilitation", 0.03),
-              ("other_hospital", 0.02), ("hospice", 0.01), ("other", 0.03)]
+COMORBIDITIES = {
+    "I10": (0.1, 0.007),
+    "E11.9": (0.06, 0.003),
+    "I48.9": (0.01, 0.003),
+    "J44.9": (0.03, 0.002),
+    "N18.3": (0.01, 0.003),
+    "I25.9": (0.02, 0.003),
+    "F03": (0.0, 0.003),
+    "C34.9": (0.005, 0.0005),
+}
+DISCHARGES = [
+    ("home", 0.87),
+    ("care_home", 0.04),
+    ("rehabilitation", 0.03),
+    ("other_hospital", 0.02),
+    ("hospice", 0.01),
+    ("other", 0.03),
+]
 
 
 def _choose(rng: np.random.Generator, n: int, options: list) -> np.ndarray:
@@ -106,8 +184,9 @@ def _choose(rng: np.random.Generator, n: int, options: list) -> np.ndarray:
     return rng.choice(len(options), size=n, p=weights / weights.sum())
 
 
-def _lognormal(rng: np.random.Generator, median: np.ndarray | float, sigma: float, n: int,
-               lo: float, hi: float) -> np.ndarray:
+def _lognormal(
+    rng: np.random.Generator, median: np.ndarray | float, sigma: float, n: int, lo: float, hi: float
+) -> np.ndarray:
     return np.clip(rng.lognormal(np.log(median), sigma, n), lo, hi)
 
 
@@ -140,13 +219,21 @@ class _Writer:
     def __init__(self, rows: ChunkRows, rng: np.random.Generator, pop: Population) -> None:
         self.rows, self.rng, self.pop = rows, rng, pop
 
-    def encounters(self, patient, setting, start, end, site, specialty, admission_method=None,
-                   discharge=None) -> np.ndarray:
+    def encounters(
+        self, patient, setting, start, end, site, specialty, admission_method=None, discharge=None
+    ) -> np.ndarray:
         n = len(patient)
         keys = self.rows.allocate_encounter_keys(n)
-        block = {"key": keys, "patient": patient, "setting": np.full(n, SETTING[setting]),
-                 "start": start, "end": end, "site": site,
-                 "specialty": np.broadcast_to(specialty, (n,)), "source": np.full(n, BACKGROUND)}
+        block = {
+            "key": keys,
+            "patient": patient,
+            "setting": np.full(n, SETTING[setting]),
+            "start": start,
+            "end": end,
+            "site": site,
+            "specialty": np.broadcast_to(specialty, (n,)),
+            "source": np.full(n, BACKGROUND),
+        }
         if admission_method is not None:
             block["admission_method"] = np.full(n, ADMISSION_METHOD[admission_method])
         if discharge is not None:
@@ -154,17 +241,31 @@ class _Writer:
         self.rows.add_block("encounters", block)
         return keys
 
-    def activities(self, mask, patient, encounter, item, start, end=None, minutes=None,
-                   quantity=None, staff_present=None) -> None:
+    def activities(
+        self,
+        mask,
+        patient,
+        encounter,
+        item,
+        start,
+        end=None,
+        minutes=None,
+        quantity=None,
+        staff_present=None,
+    ) -> None:
         def sel(x):
             return None if x is None else np.broadcast_to(x, mask.shape)[mask]
 
         n = int(mask.sum())
         if n == 0:
             return
-        block = {"patient": patient[mask], "encounter": encounter[mask],
-                 "item": np.broadcast_to(item, mask.shape)[mask], "start": start[mask],
-                 "quantity": np.ones(n) if quantity is None else sel(quantity)}
+        block = {
+            "patient": patient[mask],
+            "encounter": encounter[mask],
+            "item": np.broadcast_to(item, mask.shape)[mask],
+            "start": start[mask],
+            "quantity": np.ones(n) if quantity is None else sel(quantity),
+        }
         if end is not None:
             block["end"] = sel(end)
         if minutes is not None:
@@ -176,19 +277,31 @@ class _Writer:
     def diagnoses(self, mask, encounter, patient, code, position, recorded_at, site) -> None:
         if not mask.any():
             return
-        self.rows.add_block("diagnoses", {
-            "encounter": encounter[mask], "patient": patient[mask],
-            "code": np.broadcast_to(code, mask.shape)[mask],
-            "position": np.broadcast_to(position, mask.shape)[mask],
-            "recorded_at": recorded_at[mask], "site": site[mask]})
+        self.rows.add_block(
+            "diagnoses",
+            {
+                "encounter": encounter[mask],
+                "patient": patient[mask],
+                "code": np.broadcast_to(code, mask.shape)[mask],
+                "position": np.broadcast_to(position, mask.shape)[mask],
+                "recorded_at": recorded_at[mask],
+                "site": site[mask],
+            },
+        )
 
     def observations(self, mask, patient, encounter, observed_at, code, value_num) -> None:
         if not mask.any():
             return
-        self.rows.add_block("observations", {
-            "patient": patient[mask], "encounter": encounter[mask],
-            "observed_at": observed_at[mask],
-            "code": np.full(int(mask.sum()), OBSERVATION[code]), "value_num": value_num[mask]})
+        self.rows.add_block(
+            "observations",
+            {
+                "patient": patient[mask],
+                "encounter": encounter[mask],
+                "observed_at": observed_at[mask],
+                "code": np.full(int(mask.sum()), OBSERVATION[code]),
+                "value_num": value_num[mask],
+            },
+        )
 
     def comorbidities(self, encounter, patient, recorded_at, site, primary_code) -> None:
         """Secondary diagnoses, more with age; never the same code as the primary."""
@@ -198,8 +311,9 @@ class _Writer:
             p = np.clip(p40 + slope * (age - 40), 0, 0.7)
             present = (self.rng.random(len(patient)) < p) & (primary_code != DIAGNOSIS[code])
             position = position + present
-            self.diagnoses(present, encounter, patient, DIAGNOSIS[code], position, recorded_at,
-                           site)
+            self.diagnoses(
+                present, encounter, patient, DIAGNOSIS[code], position, recorded_at, site
+            )
 
     def repeated(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row indexes repeated counts times, and the 1-based repeat number of each."""
@@ -208,8 +322,9 @@ class _Writer:
         return idx, np.arange(len(idx)) - np.repeat(starts, counts) + 1
 
 
-def generate_background(pop: Population, rng: np.random.Generator, rows: ChunkRows,
-                        busy: list[tuple[int, int, int]]) -> None:
+def generate_background(
+    pop: Population, rng: np.random.Generator, rows: ChunkRows, busy: list[tuple[int, int, int]]
+) -> None:
     n = len(pop)
     w = _Writer(rows, rng, pop)
     background = pop.pathway == BACKGROUND
@@ -223,16 +338,20 @@ def generate_background(pop: Population, rng: np.random.Generator, rows: ChunkRo
     window_start = np.full(n, PERIOD_START, dtype=np.int64)
 
     # A final emergency admission for those dying in hospital.
-    dies_in_hospital = (background & (pop.death != NAT) & (pop.death > PERIOD_START + 3 * DAY)
-                        & (rng.random(n) < IN_HOSPITAL_DEATH_SHARE))
+    dies_in_hospital = (
+        background
+        & (pop.death != NAT)
+        & (pop.death > PERIOD_START + 3 * DAY)
+        & (rng.random(n) < IN_HOSPITAL_DEATH_SHARE)
+    )
     dying = np.flatnonzero(dies_in_hospital)
     terminal_los = _lognormal(rng, 6.0, 0.8, len(dying), 0.3, 60)
-    terminal_admit = np.maximum(pop.death[dying] - _minutes(terminal_los * DAY),
-                                PERIOD_START + DAY)
+    terminal_admit = np.maximum(pop.death[dying] - _minutes(terminal_los * DAY), PERIOD_START + DAY)
     window_end[dying] = terminal_admit - DAY
     terminal_arrival = terminal_admit - _minutes(rng.uniform(2, 6, len(dying)) * HOUR)
-    _emergency_admissions(w, dying, terminal_arrival, terminal_admit, pop.death[dying],
-                          terminal=True)
+    _emergency_admissions(
+        w, dying, terminal_arrival, terminal_admit, pop.death[dying], terminal=True
+    )
 
     years = np.clip((window_end - window_start) / YEAR, 0, None)
     mid_age = (window_start + (window_end - window_start) / 2 - pop.birth) / YEAR
@@ -254,8 +373,17 @@ def generate_background(pop: Population, rng: np.random.Generator, rows: ChunkRo
         keep &= t < window_end[patient] - 2 * DAY
         patient, t = patient[keep], t[keep]
         if busy_by_patient:
-            keep = np.array([not _overlaps(busy_by_patient.get(int(p)), int(x))
-                             for p, x in zip(patient, t)], dtype=bool) if len(t) else keep[:0]
+            keep = (
+                np.array(
+                    [
+                        not _overlaps(busy_by_patient.get(int(p)), int(x))
+                        for p, x in zip(patient, t)
+                    ],
+                    dtype=bool,
+                )
+                if len(t)
+                else keep[:0]
+            )
             patient, t = patient[keep], t[keep]
         plans[kind] = (patient, t)
         np.add.at(total, patient, 1)
@@ -297,13 +425,33 @@ def _emergency_department(w: _Writer, patient, arrival, leave, site, admitted: b
         discharge = np.full(n, -1)
     else:
         discharge = np.where(rng.random(n) < 0.93, DISCHARGE["home"], DISCHARGE["other"])
-    ed = w.encounters(patient, "emergency", arrival, leave, site, SPECIALTY["Emergency Medicine"],
-                      discharge=discharge)
+    ed = w.encounters(
+        patient,
+        "emergency",
+        arrival,
+        leave,
+        site,
+        SPECIALTY["Emergency Medicine"],
+        discharge=discharge,
+    )
     ambulance = rng.random(n) < (0.45 if admitted else 0.12) + 0.25 * (age >= 75)
-    w.activities(ambulance, patient, ed, ITEM["AMBULANCE"],
-                 arrival - rng.integers(35, 95, n) * MINUTE, end=arrival)
-    w.activities(np.ones(n, bool), patient, ed, ITEM["ED_ATTENDANCE"], arrival, end=leave,
-                 minutes=rng.integers(20, 121, n))
+    w.activities(
+        ambulance,
+        patient,
+        ed,
+        ITEM["AMBULANCE"],
+        arrival - rng.integers(35, 95, n) * MINUTE,
+        end=arrival,
+    )
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        ed,
+        ITEM["ED_ATTENDANCE"],
+        arrival,
+        end=leave,
+        minutes=rng.integers(20, 121, n),
+    )
     bloods = rng.random(n) < (0.95 if admitted else 0.4)
     w.activities(bloods, patient, ed, ITEM["LAB_ACUTE_PANEL"], arrival + 20 * MINUTE)
     xray = rng.random(n) < (0.5 if admitted else 0.35)
@@ -314,12 +462,25 @@ def _emergency_department(w: _Writer, patient, arrival, leave, site, admitted: b
     complaint = complaints[_choose(rng, n, ED_PRESENTATIONS)]
     w.diagnoses(rng.random(n) < 0.65, ed, patient, complaint, 1, arrival + 30 * MINUTE, site)
     news = rng.random(n) < (0.9 if admitted else 0.5)
-    w.observations(news, patient, ed, arrival + 15 * MINUTE, "NEWS2",
-                   np.clip(rng.poisson(2.5 if admitted else 1.0, n), 0, 20).astype(float))
+    w.observations(
+        news,
+        patient,
+        ed,
+        arrival + 15 * MINUTE,
+        "NEWS2",
+        np.clip(rng.poisson(2.5 if admitted else 1.0, n), 0, 20).astype(float),
+    )
     creatinine = rng.random(n) < (0.85 if admitted else 0.35)
-    w.observations(creatinine, patient, ed, arrival + 35 * MINUTE, "CREATININE",
-                   np.round(np.clip(rng.lognormal(np.log(85 + 0.6 * np.clip(age - 40, 0, None)),
-                                                  0.3, n), 30, 1200)))
+    w.observations(
+        creatinine,
+        patient,
+        ed,
+        arrival + 35 * MINUTE,
+        "CREATININE",
+        np.round(
+            np.clip(rng.lognormal(np.log(85 + 0.6 * np.clip(age - 40, 0, None)), 0.3, n), 30, 1200)
+        ),
+    )
     return ed
 
 
@@ -352,8 +513,11 @@ def _emergency_admissions(w: _Writer, patient, arrival, admit_at, window_end, te
         names = list(EMERGENCY_SPECIALTIES)
         choice = _choose(rng, n, [EMERGENCY_SPECIALTIES[s][0] for s in names])
         age = (arrival - w.pop.birth[patient]) / YEAR
-        choice = np.where((choice == names.index("Trauma and Orthopaedics")) & (age < 60),
-                          names.index("General Surgery"), choice)
+        choice = np.where(
+            (choice == names.index("Trauma and Orthopaedics")) & (age < 60),
+            names.index("General Surgery"),
+            choice,
+        )
         specialty = np.array([SPECIALTY[s] for s in names])[choice]
         ward = np.array([ITEM[EMERGENCY_SPECIALTIES[s][1]] for s in names])[choice]
         median = np.array([EMERGENCY_SPECIALTIES[s][2] for s in names])[choice]
@@ -377,15 +541,25 @@ def _emergency_admissions(w: _Writer, patient, arrival, admit_at, window_end, te
         fits = discharge < window_end
         keep = np.flatnonzero(fits)
         patient, arrival, leave_ed, discharge, site = (
-            x[keep] for x in (patient, arrival, leave_ed, discharge, site))
+            x[keep] for x in (patient, arrival, leave_ed, discharge, site)
+        )
         specialty, ward, primary, theatre, theatre_minutes, destination = (
-            x[keep] for x in (specialty, ward, primary, theatre, theatre_minutes, destination))
+            x[keep] for x in (specialty, ward, primary, theatre, theatre_minutes, destination)
+        )
         n = len(keep)
         if n == 0:
             return
     _emergency_department(w, patient, arrival, leave_ed, site, admitted=True)
-    adm = w.encounters(patient, "inpatient", leave_ed, discharge, site, specialty,
-                       admission_method="emergency", discharge=destination)
+    adm = w.encounters(
+        patient,
+        "inpatient",
+        leave_ed,
+        discharge,
+        site,
+        specialty,
+        admission_method="emergency",
+        discharge=destination,
+    )
     coded = leave_ed + 4 * HOUR
     w.diagnoses(np.ones(n, bool), adm, patient, primary, 1, np.minimum(coded, discharge), site)
     w.comorbidities(adm, patient, np.minimum(coded, discharge), site, primary)
@@ -394,42 +568,74 @@ def _emergency_admissions(w: _Writer, patient, arrival, admit_at, window_end, te
     critical = rng.random(n) < (0.08 if terminal else 0.03)
     critical &= discharge - leave_ed > DAY
     cc_start = leave_ed + _minutes(
-        np.minimum(rng.uniform(0.1, 0.5, n) * (discharge - leave_ed), 2 * DAY))
+        np.minimum(rng.uniform(0.1, 0.5, n) * (discharge - leave_ed), 2 * DAY)
+    )
     cc_end = np.minimum(discharge, cc_start + _minutes(rng.uniform(1.0, 4.0, n) * DAY))
     level = np.where(rng.random(n) < 0.5, ITEM["CRITICAL_CARE_L3"], ITEM["CRITICAL_CARE_L2"])
     first_end = np.where(critical, cc_start, discharge)
-    w.activities(np.ones(n, bool), patient, adm, ward, leave_ed, end=first_end,
-                 quantity=_bed_days(leave_ed, first_end))
-    w.activities(critical, patient, adm, level, cc_start, end=cc_end,
-                 quantity=_bed_days(cc_start, cc_end))
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        adm,
+        ward,
+        leave_ed,
+        end=first_end,
+        quantity=_bed_days(leave_ed, first_end),
+    )
+    w.activities(
+        critical, patient, adm, level, cc_start, end=cc_end, quantity=_bed_days(cc_start, cc_end)
+    )
     after = critical & (discharge > cc_end)
-    w.activities(after, patient, adm, ward, cc_end, end=discharge,
-                 quantity=_bed_days(cc_end, discharge))
+    w.activities(
+        after, patient, adm, ward, cc_end, end=discharge, quantity=_bed_days(cc_end, discharge)
+    )
 
     # Theatre, medicines, repeat bloods and therapy.
     cut = leave_ed + _minutes(
-        np.minimum(rng.uniform(0.2, 1.5, n) * DAY, (discharge - leave_ed) * 0.5))
+        np.minimum(rng.uniform(0.2, 1.5, n) * DAY, (discharge - leave_ed) * 0.5)
+    )
     mins = np.round(theatre_minutes * rng.uniform(0.75, 1.4, n))
     operated = theatre >= 0
-    w.activities(operated, patient, adm, np.maximum(theatre, 0), cut,
-                 end=cut + mins.astype(np.int64) * MINUTE, minutes=mins,
-                 staff_present=rng.integers(5, 8, n))
+    w.activities(
+        operated,
+        patient,
+        adm,
+        np.maximum(theatre, 0),
+        cut,
+        end=cut + mins.astype(np.int64) * MINUTE,
+        minutes=mins,
+        staff_present=rng.integers(5, 8, n),
+    )
     los_days = (discharge - leave_ed) / DAY
-    w.activities(np.ones(n, bool), patient, adm, ITEM["DRUG_INPATIENT"], leave_ed + HOUR,
-                 quantity=np.maximum(1, np.round(3 * los_days)))
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        adm,
+        ITEM["DRUG_INPATIENT"],
+        leave_ed + HOUR,
+        quantity=np.maximum(1, np.round(3 * los_days)),
+    )
     idx, k = w.repeated(np.minimum(5, (los_days // 3).astype(np.int64)))
     when = _working_times(rng, leave_ed[idx] + k * 3 * DAY, 7, 10)
     w.activities(when < discharge[idx], patient[idx], adm[idx], ITEM["LAB_ACUTE_PANEL"], when)
     age = (leave_ed - w.pop.birth[patient]) / YEAR
     wants_physio = (specialty == SPECIALTY["Trauma and Orthopaedics"]) | (
-        (age >= 65) & (rng.random(n) < 0.4))
+        (age >= 65) & (rng.random(n) < 0.4)
+    )
     sessions = np.where(wants_physio, np.minimum(12, rng.poisson(0.6 * los_days)), 0)
     idx, k = w.repeated(sessions.astype(np.int64))
     when = _working_times(rng, leave_ed[idx] + k * DAY, 9, 16)
     fits = when + HOUR < discharge[idx]
     minutes = rng.integers(25, 46, len(idx))
-    w.activities(fits, patient[idx], adm[idx], ITEM["PHYSIOTHERAPY"], when,
-                 end=when + minutes * MINUTE, minutes=minutes)
+    w.activities(
+        fits,
+        patient[idx],
+        adm[idx],
+        ITEM["PHYSIOTHERAPY"],
+        when,
+        end=when + minutes * MINUTE,
+        minutes=minutes,
+    )
 
 
 def _elective_admissions(w: _Writer, patient, t, window_end) -> None:
@@ -446,10 +652,16 @@ def _elective_admissions(w: _Writer, patient, t, window_end) -> None:
         return
     site = _site(w, patient)
     specialty = np.array([SPECIALTY[s] for s in col[0]])[choice]
-    adm = w.encounters(patient, "inpatient", admit, discharge, site, specialty,
-                       admission_method="elective",
-                       discharge=np.where(rng.random(n) < 0.97, DISCHARGE["home"],
-                                          DISCHARGE["rehabilitation"]))
+    adm = w.encounters(
+        patient,
+        "inpatient",
+        admit,
+        discharge,
+        site,
+        specialty,
+        admission_method="elective",
+        discharge=np.where(rng.random(n) < 0.97, DISCHARGE["home"], DISCHARGE["rehabilitation"]),
+    )
     primary = np.array([DIAGNOSIS[c] for c in col[3]])[choice]
     w.diagnoses(np.ones(n, bool), adm, patient, primary, 1, admit + HOUR, site)
     w.comorbidities(adm, patient, admit + HOUR, site, primary)
@@ -458,19 +670,46 @@ def _elective_admissions(w: _Writer, patient, t, window_end) -> None:
     mins = np.round(np.array(col[6], dtype=float)[choice] * rng.uniform(0.75, 1.35, n))
     cut = np.minimum(cut, discharge - (mins.astype(np.int64) + 60) * MINUTE)
     cut = np.maximum(cut, admit + 10 * MINUTE)
-    w.activities(np.ones(n, bool), patient, adm, np.array([ITEM[i] for i in col[2]])[choice], cut,
-                 end=cut + mins.astype(np.int64) * MINUTE, minutes=mins,
-                 staff_present=rng.integers(5, 8, n))
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        adm,
+        np.array([ITEM[i] for i in col[2]])[choice],
+        cut,
+        end=cut + mins.astype(np.int64) * MINUTE,
+        minutes=mins,
+        staff_present=rng.integers(5, 8, n),
+    )
     ward = np.array([ITEM[i] for i in col[1]])[choice]
-    w.activities(np.ones(n, bool), patient, adm, ward, admit, end=discharge,
-                 quantity=_bed_days(admit, discharge))
-    w.activities(np.ones(n, bool), patient, adm, ITEM["DRUG_INPATIENT"], admit + HOUR,
-                 quantity=np.maximum(2, np.round(3 * los[keep])))
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        adm,
+        ward,
+        admit,
+        end=discharge,
+        quantity=_bed_days(admit, discharge),
+    )
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        adm,
+        ITEM["DRUG_INPATIENT"],
+        admit + HOUR,
+        quantity=np.maximum(2, np.round(3 * los[keep])),
+    )
     orthopaedic = specialty == SPECIALTY["Trauma and Orthopaedics"]
     after = cut + DAY
     w.activities(orthopaedic & (after < discharge), patient, adm, ITEM["XRAY_PELVIS"], after)
-    w.activities(orthopaedic & (after < discharge), patient, adm, ITEM["PHYSIOTHERAPY"],
-                 after + HOUR, end=after + 2 * HOUR, minutes=np.full(n, 40))
+    w.activities(
+        orthopaedic & (after < discharge),
+        patient,
+        adm,
+        ITEM["PHYSIOTHERAPY"],
+        after + HOUR,
+        end=after + 2 * HOUR,
+        minutes=np.full(n, 40),
+    )
 
 
 def _day_cases(w: _Writer, patient, t) -> None:
@@ -482,15 +721,36 @@ def _day_cases(w: _Writer, patient, t) -> None:
     start = _working_times(rng, t, 8, 13)
     end = start + _minutes(rng.uniform(2.5, 6.0, n) * HOUR)
     site = _site(w, patient)
-    enc = w.encounters(patient, "day_case", start, end, site,
-                       np.array([SPECIALTY[s] for s in col[0]])[choice],
-                       admission_method="elective", discharge=np.full(n, DISCHARGE["home"]))
-    w.diagnoses(np.ones(n, bool), enc, patient, np.array([DIAGNOSIS[c] for c in col[2]])[choice],
-                1, start + 2 * HOUR, site)
+    enc = w.encounters(
+        patient,
+        "day_case",
+        start,
+        end,
+        site,
+        np.array([SPECIALTY[s] for s in col[0]])[choice],
+        admission_method="elective",
+        discharge=np.full(n, DISCHARGE["home"]),
+    )
+    w.diagnoses(
+        np.ones(n, bool),
+        enc,
+        patient,
+        np.array([DIAGNOSIS[c] for c in col[2]])[choice],
+        1,
+        start + 2 * HOUR,
+        site,
+    )
     done = start + HOUR
     mins = rng.integers(15, 46, n)
-    w.activities(np.ones(n, bool), patient, enc, np.array([ITEM[i] for i in col[1]])[choice], done,
-                 end=done + mins * MINUTE, minutes=mins)
+    w.activities(
+        np.ones(n, bool),
+        patient,
+        enc,
+        np.array([ITEM[i] for i in col[1]])[choice],
+        done,
+        end=done + mins * MINUTE,
+        minutes=mins,
+    )
     w.activities(rng.random(n) < 0.15, patient, enc, ITEM["LAB_ACUTE_PANEL"], start + 20 * MINUTE)
 
 
@@ -508,22 +768,38 @@ def _outpatients(w: _Writer, patient, t) -> None:
     site = _site(w, patient)
     enc = w.encounters(patient, "outpatient", start, end, site, specialty)
     first = rng.random(n) < 0.4
-    item = np.where(hepatology,
-                    np.where(first, ITEM["HEPATOLOGY_FIRST"], ITEM["HEPATOLOGY_FOLLOW_UP"]),
-                    np.where(first, ITEM["OP_FIRST"], ITEM["OP_FOLLOW_UP"]))
+    item = np.where(
+        hepatology,
+        np.where(first, ITEM["HEPATOLOGY_FIRST"], ITEM["HEPATOLOGY_FOLLOW_UP"]),
+        np.where(first, ITEM["OP_FIRST"], ITEM["OP_FOLLOW_UP"]),
+    )
     w.activities(np.ones(n, bool), patient, enc, item, start, end=end, minutes=mins)
     # Hepatitis B clinic patients are coded: a near miss for the hepatitis C cohort.
     w.diagnoses(hepatology, enc, patient, DIAGNOSIS["B18.1"], 1, start, site)
     bloods = rng.random(n) < 0.25
     w.activities(bloods & ~hepatology, patient, enc, ITEM["LAB_ACUTE_PANEL"], end + 10 * MINUTE)
-    w.activities(bloods & hepatology | hepatology & (rng.random(n) < 0.6), patient, enc,
-                 ITEM["LAB_LIVER_PANEL"], end + 10 * MINUTE)
+    w.activities(
+        bloods & hepatology | hepatology & (rng.random(n) < 0.6),
+        patient,
+        enc,
+        ITEM["LAB_LIVER_PANEL"],
+        end + 10 * MINUTE,
+    )
     cardiology = specialty == SPECIALTY["Cardiology"]
-    w.activities(cardiology & (rng.random(n) < 0.25), patient, enc, ITEM["ECHO_TTE"],
-                 start - 40 * MINUTE, end=start - 10 * MINUTE, minutes=np.full(n, 30))
+    w.activities(
+        cardiology & (rng.random(n) < 0.25),
+        patient,
+        enc,
+        ITEM["ECHO_TTE"],
+        start - 40 * MINUTE,
+        end=start - 10 * MINUTE,
+        minutes=np.full(n, 30),
+    )
     imaging = ~cardiology & (rng.random(n) < 0.1)
-    abdomen = np.isin(specialty, [SPECIALTY["Gastroenterology"], SPECIALTY["General Surgery"],
-                                  SPECIALTY["Hepatology"]])
+    abdomen = np.isin(
+        specialty,
+        [SPECIALTY["Gastroenterology"], SPECIALTY["General Surgery"], SPECIALTY["Hepatology"]],
+    )
     w.activities(imaging & abdomen, patient, enc, ITEM["US_ABDOMEN"], end + 20 * MINUTE)
     w.activities(imaging & ~abdomen, patient, enc, ITEM["XRAY_CHEST"], end + 20 * MINUTE)
 
@@ -541,8 +817,16 @@ def _valve_replacements(w: _Writer, patient, t, window_end) -> None:
     if n == 0:
         return
     site = np.full(n, NORTH, dtype=np.int8)
-    adm = w.encounters(patient, "inpatient", admit, discharge, site, SPECIALTY["Cardiac Surgery"],
-                       admission_method="elective", discharge=np.full(n, DISCHARGE["home"]))
+    adm = w.encounters(
+        patient,
+        "inpatient",
+        admit,
+        discharge,
+        site,
+        SPECIALTY["Cardiac Surgery"],
+        admission_method="elective",
+        discharge=np.full(n, DISCHARGE["home"]),
+    )
     primary = np.full(n, DIAGNOSIS["I35.0"])
     w.diagnoses(np.ones(n, bool), adm, patient, primary, 1, admit + HOUR, site)
     w.comorbidities(adm, patient, admit + HOUR, site, primary)
@@ -553,17 +837,61 @@ def _valve_replacements(w: _Writer, patient, t, window_end) -> None:
     theatre_end = cut + mins * MINUTE
     level3_end = theatre_end + _minutes(rng.uniform(0.8, 1.5, n) * DAY)
     level2_end = level3_end + _minutes(rng.uniform(0.5, 1.5, n) * DAY)
-    w.activities(every, patient, adm, ITEM["WARD_CARDIAC_SURGERY"], admit, end=cut,
-                 quantity=_bed_days(admit, cut))
-    w.activities(every, patient, adm, ITEM["THEATRE_AORTIC_VALVE"], cut, end=theatre_end,
-                 minutes=mins, staff_present=rng.integers(7, 10, n))
-    w.activities(every, patient, adm, ITEM["CRITICAL_CARE_L3"], theatre_end, end=level3_end,
-                 quantity=_bed_days(theatre_end, level3_end))
-    w.activities(every, patient, adm, ITEM["CRITICAL_CARE_L2"], level3_end, end=level2_end,
-                 quantity=_bed_days(level3_end, level2_end))
-    w.activities(every, patient, adm, ITEM["WARD_CARDIAC_SURGERY"], level2_end, end=discharge,
-                 quantity=_bed_days(level2_end, discharge))
-    w.activities(every, patient, adm, ITEM["ECHO_TTE"], level2_end + DAY,
-                 end=level2_end + DAY + 40 * MINUTE, minutes=np.full(n, 40))
-    w.activities(every, patient, adm, ITEM["DRUG_INPATIENT"], admit + HOUR,
-                 quantity=np.round(3 * los[keep]))
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["WARD_CARDIAC_SURGERY"],
+        admit,
+        end=cut,
+        quantity=_bed_days(admit, cut),
+    )
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["THEATRE_AORTIC_VALVE"],
+        cut,
+        end=theatre_end,
+        minutes=mins,
+        staff_present=rng.integers(7, 10, n),
+    )
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["CRITICAL_CARE_L3"],
+        theatre_end,
+        end=level3_end,
+        quantity=_bed_days(theatre_end, level3_end),
+    )
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["CRITICAL_CARE_L2"],
+        level3_end,
+        end=level2_end,
+        quantity=_bed_days(level3_end, level2_end),
+    )
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["WARD_CARDIAC_SURGERY"],
+        level2_end,
+        end=discharge,
+        quantity=_bed_days(level2_end, discharge),
+    )
+    w.activities(
+        every,
+        patient,
+        adm,
+        ITEM["ECHO_TTE"],
+        level2_end + DAY,
+        end=level2_end + DAY + 40 * MINUTE,
+        minutes=np.full(n, 40),
+    )
+    w.activities(
+        every, patient, adm, ITEM["DRUG_INPATIENT"], admit + HOUR, quantity=np.round(3 * los[keep])
+    )

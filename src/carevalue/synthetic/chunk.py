@@ -110,8 +110,10 @@ class ChunkRows:
             if rows:
                 transposed = list(zip(*rows))
                 pieces.append(
-                    {name: np.array(values, dtype=spec[name][0])
-                     for name, values in zip(spec, transposed)}
+                    {
+                        name: np.array(values, dtype=spec[name][0])
+                        for name, values in zip(spec, transposed)
+                    }
                 )
             pieces.extend(self._blocks[feed])
             columns = {}
@@ -156,28 +158,71 @@ class PathwayRecorder:
         self._rows = rows
         self._source = source
 
-    def encounter(self, patient: int, setting: int, start: int, end: int, site: int,
-                  specialty: int, admission_method: int = -1, discharge: int = -1) -> int:
+    def encounter(
+        self,
+        patient: int,
+        setting: int,
+        start: int,
+        end: int,
+        site: int,
+        specialty: int,
+        admission_method: int = -1,
+        discharge: int = -1,
+    ) -> int:
         key = self._rows.new_encounter_key()
-        self._rows.add_row("encounters", (key, patient, setting, admission_method, start, end,
-                                          site, specialty, discharge, self._source))
+        self._rows.add_row(
+            "encounters",
+            (
+                key,
+                patient,
+                setting,
+                admission_method,
+                start,
+                end,
+                site,
+                specialty,
+                discharge,
+                self._source,
+            ),
+        )
         return key
 
-    def activity(self, patient: int, encounter: int, item: int, start: int, end: int = NAT,
-                 minutes: float = NAN, quantity: float = 1.0, staff_present: int = -1) -> None:
-        self._rows.add_row("activities", (patient, encounter, item, start, end, minutes,
-                                          quantity, staff_present, self._source))
+    def activity(
+        self,
+        patient: int,
+        encounter: int,
+        item: int,
+        start: int,
+        end: int = NAT,
+        minutes: float = NAN,
+        quantity: float = 1.0,
+        staff_present: int = -1,
+    ) -> None:
+        self._rows.add_row(
+            "activities",
+            (patient, encounter, item, start, end, minutes, quantity, staff_present, self._source),
+        )
 
-    def diagnosis(self, encounter: int, patient: int, code: int, position: int,
-                  recorded_at: int, site: int) -> None:
-        self._rows.add_row("diagnoses", (encounter, patient, code, position, recorded_at, site,
-                                         self._source))
+    def diagnosis(
+        self, encounter: int, patient: int, code: int, position: int, recorded_at: int, site: int
+    ) -> None:
+        self._rows.add_row(
+            "diagnoses", (encounter, patient, code, position, recorded_at, site, self._source)
+        )
 
-    def observation(self, patient: int, encounter: int, observed_at: int, code: int,
-                    value_num: float = NAN, value_text: int = -1) -> None:
-        self._rows.add_row("observations", (patient, encounter, observed_at, code, value_num,
-                                            value_text, self._source))
+    def observation(
+        self,
+        patient: int,
+        encounter: int,
+        observed_at: int,
+        code: int,
+        value_num: float = NAN,
+        value_text: int = -1,
+    ) -> None:
+        self._rows.add_row(
+            "observations",
+            (patient, encounter, observed_at, code, value_num, value_text, self._source),
+        )
 
-    def prom(self, patient: int, instrument: int, collected_at: int, items: str,
-             mode: int) -> None:
+    def prom(self, patient: int, instrument: int, collected_at: int, items: str, mode: int) -> None:
         self._rows.add_row("prom_responses", (patient, instrument, collected_at, items, mode))

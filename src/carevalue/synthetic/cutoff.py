@@ -46,8 +46,9 @@ def truncate_at_cutoff(pop: Population, cols: ChunkColumns) -> dict[str, int]:
     dx["recorded_at"] = np.minimum(dx["recorded_at"], CUTOFF - MINUTE)
 
     obs = cols["observations"]
-    keep = (obs["observed_at"] < CUTOFF) & ((obs["encounter"] < 0) | np.isin(obs["encounter"],
-                                                                              surviving))
+    keep = (obs["observed_at"] < CUTOFF) & (
+        (obs["encounter"] < 0) | np.isin(obs["encounter"], surviving)
+    )
     cols.keep("observations", keep)
     cols.keep("prom_responses", cols["prom_responses"]["collected_at"] < CUTOFF)
     return {"encounters": int(open_enc.sum()), "activities": int(open_act.sum())}

@@ -43,33 +43,97 @@ class Fault:
 
 
 FAULTS: tuple[Fault, ...] = (
-    Fault("patients", "invalid_sex", "quarantine", "sex", 0.0003, "background patients",
-          "sex mistyped in free text ('mael' or 'femlae'), not an allowed value"),
-    Fault("patients", "invalid_imd_decile", "quarantine", "imd_decile", 0.0003,
-          "background patients", "imd_decile 11, above the maximum of 10"),
-    Fault("patients", "death_before_birth", "quarantine", "death_date", 0.0002,
-          "dead background patients", "death_date before birth_date"),
-    Fault("encounters", "missing_discharge", "flag", "end_at", 0.005,
-          "closed inpatient encounters of background patients",
-          "blank end_at on a finished inpatient stay"),
-    Fault("encounters", "end_before_start", "quarantine", "end_at", 0.0005,
-          "closed encounters of background patients", "end_at a few hours to days before start_at"),
-    Fault("diagnoses", "undotted_icd10", "flag", "code", 1.0,
-          "ICD-10 codes with a dot recorded at the South site",
-          "ICD-10 code written without its dot (South site habit, e.g. 'I639' for 'I63.9')"),
-    Fault("activities", "duplicate_row", "quarantine", "activity_id", 0.002,
-          "activities of background patients", "exact duplicate row, written twice in a row; "
-          "the second copy repeats the key"),
-    Fault("activities", "impossible_date", "quarantine", "start_at", 0.0005,
-          "activities of background patients",
-          "start_at with month 13, e.g. '2019-13-01T10:00:00'"),
-    Fault("activities", "orphan_encounter", "flag", "encounter_id", 0.001,
-          "outpatient encounters of background patients with a single activity",
-          "encounter_id names an encounter missing from encounters (the encounter row was "
-          "lost from the extract)"),
-    Fault("observations", "duplicate_row", "quarantine", "observed_at", 0.0005,
-          "observations of background patients", "exact duplicate row, written twice in a row; "
-          "the second copy repeats the key"),
+    Fault(
+        "patients",
+        "invalid_sex",
+        "quarantine",
+        "sex",
+        0.0003,
+        "background patients",
+        "sex mistyped in free text ('mael' or 'femlae'), not an allowed value",
+    ),
+    Fault(
+        "patients",
+        "invalid_imd_decile",
+        "quarantine",
+        "imd_decile",
+        0.0003,
+        "background patients",
+        "imd_decile 11, above the maximum of 10",
+    ),
+    Fault(
+        "patients",
+        "death_before_birth",
+        "quarantine",
+        "death_date",
+        0.0002,
+        "dead background patients",
+        "death_date before birth_date",
+    ),
+    Fault(
+        "encounters",
+        "missing_discharge",
+        "flag",
+        "end_at",
+        0.005,
+        "closed inpatient encounters of background patients",
+        "blank end_at on a finished inpatient stay",
+    ),
+    Fault(
+        "encounters",
+        "end_before_start",
+        "quarantine",
+        "end_at",
+        0.0005,
+        "closed encounters of background patients",
+        "end_at a few hours to days before start_at",
+    ),
+    Fault(
+        "diagnoses",
+        "undotted_icd10",
+        "flag",
+        "code",
+        1.0,
+        "ICD-10 codes with a dot recorded at the South site",
+        "ICD-10 code written without its dot (South site habit, e.g. 'I639' for 'I63.9')",
+    ),
+    Fault(
+        "activities",
+        "duplicate_row",
+        "quarantine",
+        "activity_id",
+        0.002,
+        "activities of background patients",
+        "exact duplicate row, written twice in a row; the second copy repeats the key",
+    ),
+    Fault(
+        "activities",
+        "impossible_date",
+        "quarantine",
+        "start_at",
+        0.0005,
+        "activities of background patients",
+        "start_at with month 13, e.g. '2019-13-01T10:00:00'",
+    ),
+    Fault(
+        "activities",
+        "orphan_encounter",
+        "flag",
+        "encounter_id",
+        0.001,
+        "outpatient encounters of background patients with a single activity",
+        "encounter_id names an encounter missing from encounters (the encounter row was "
+        "lost from the extract)",
+    ),
+    Fault(
+        "observations",
+        "duplicate_row",
+        "quarantine",
+        "observed_at",
+        0.0005,
+        "observations of background patients",
+        "exact duplicate row, written twice in a row; the second copy repeats the key",
+    ),
 )
 FAULT = {(f.feed, f.name): f for f in FAULTS}
 
@@ -85,16 +149,18 @@ class FaultResult:
     children_of_quarantined: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _pick(rng: np.random.Generator, candidates: np.ndarray, rate: float, at_least_one: bool
-          ) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, candidates: np.ndarray, rate: float, at_least_one: bool
+) -> np.ndarray:
     k = int(rng.binomial(len(candidates), rate)) if len(candidates) else 0
     if at_least_one and k == 0 and len(candidates):
         k = 1
     return np.sort(rng.choice(candidates, size=k, replace=False)) if k else candidates[:0]
 
 
-def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
-                  first_chunk: bool) -> FaultResult:
+def inject_faults(
+    rng: np.random.Generator, pop: Population, cols: ChunkColumns, first_chunk: bool
+) -> FaultResult:
     """Inject faults in place. The first chunk always carries at least one of each fault,
     so that every generated trust exercises every fault, however small."""
     result = FaultResult()
@@ -116,8 +182,9 @@ def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
     rows = np.setdiff1d(rows, bad_imd)
     dead = rows[pop.death[rows] != NAT]
     reversed_death = pick("patients", "death_before_birth", dead)
-    pop.death[reversed_death] = pop.birth[reversed_death] - rng.integers(1, 3650, len(
-        reversed_death)) * DAY
+    pop.death[reversed_death] = (
+        pop.birth[reversed_death] - rng.integers(1, 3650, len(reversed_death)) * DAY
+    )
     invalid_patients = np.concatenate([bad_sex, bad_imd, reversed_death])
 
     # Encounters
@@ -128,20 +195,27 @@ def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
     enc["end"][missing] = NAT
     candidates = np.setdiff1d(np.flatnonzero(closed), missing)
     reversed_end = pick("encounters", "end_before_start", candidates)
-    enc["end"][reversed_end] = enc["start"][reversed_end] - rng.integers(1, 72, len(
-        reversed_end)) * HOUR
+    enc["end"][reversed_end] = (
+        enc["start"][reversed_end] - rng.integers(1, 72, len(reversed_end)) * HOUR
+    )
     quarantined_encounters = enc["number"][reversed_end]
 
     # Activities: orphans first (they need single-activity outpatient encounters), then
     # duplicates and impossible dates among the rest.
     act = cols["activities"]
     n_act = len(act["patient"])
-    per_encounter = np.bincount(np.maximum(act["encounter"], 0),
-                                minlength=int(enc["number"].max(initial=0)) + 1)
+    per_encounter = np.bincount(
+        np.maximum(act["encounter"], 0), minlength=int(enc["number"].max(initial=0)) + 1
+    )
     has_dx = np.isin(enc["number"], cols["diagnoses"]["encounter"])
     has_obs = np.isin(enc["number"], cols["observations"]["encounter"])
-    lonely = (closed & (enc["setting"] == SETTING["outpatient"]) & ~has_dx & ~has_obs
-              & (per_encounter[enc["number"]] == 1))
+    lonely = (
+        closed
+        & (enc["setting"] == SETTING["outpatient"])
+        & ~has_dx
+        & ~has_obs
+        & (per_encounter[enc["number"]] == 1)
+    )
     lonely[reversed_end] = False
     lonely_rows = np.flatnonzero(lonely)
     orphan_candidates = np.flatnonzero(np.isin(act["encounter"], enc["number"][lonely_rows]))
@@ -163,8 +237,7 @@ def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
     # Observations
     obs = cols["observations"]
     n_obs = len(obs["patient"])
-    dup_obs = pick("observations", "duplicate_row",
-                   np.flatnonzero(background[obs["patient"]]))
+    dup_obs = pick("observations", "duplicate_row", np.flatnonzero(background[obs["patient"]]))
     copies = np.ones(n_obs, dtype=np.int64)
     copies[dup_obs] = 2
     result.observation_order = np.repeat(np.arange(n_obs), copies)
@@ -175,17 +248,20 @@ def inject_faults(rng: np.random.Generator, pop: Population, cols: ChunkColumns,
         "encounters.end_before_start": {
             "activities": int(np.isin(act["encounter"][written_act], quarantined_encounters).sum()),
             "diagnoses": int(np.isin(cols["diagnoses"]["encounter"], quarantined_encounters).sum()),
-            "observations": int(np.isin(obs["encounter"][result.observation_order],
-                                        quarantined_encounters).sum()),
+            "observations": int(
+                np.isin(obs["encounter"][result.observation_order], quarantined_encounters).sum()
+            ),
         },
         "patients.invalid": {
             "encounters": int(np.isin(cols["encounters"]["patient"], invalid_patients).sum()),
             "activities": int(np.isin(act["patient"][written_act], invalid_patients).sum()),
             "diagnoses": int(np.isin(cols["diagnoses"]["patient"], invalid_patients).sum()),
-            "observations": int(np.isin(obs["patient"][result.observation_order],
-                                        invalid_patients).sum()),
-            "prom_responses": int(np.isin(cols["prom_responses"]["patient"],
-                                          invalid_patients).sum()),
+            "observations": int(
+                np.isin(obs["patient"][result.observation_order], invalid_patients).sum()
+            ),
+            "prom_responses": int(
+                np.isin(cols["prom_responses"]["patient"], invalid_patients).sum()
+            ),
         },
     }
     return result

@@ -41,8 +41,11 @@ from carevalue.synthetic.timeline import DATA_CUTOFF_DATE, PERIOD_START_DATE
 from carevalue.synthetic.writer import FILE_FORMATS, FeedWriter, feed_path
 
 CHUNK_SIZE = 5_000
-PATHWAYS = ((STROKE, generate_stroke), (ENDOCARDITIS, generate_endocarditis),
-            (HEPATITIS_C, generate_hepatitis_c))
+PATHWAYS = (
+    (STROKE, generate_stroke),
+    (ENDOCARDITIS, generate_endocarditis),
+    (HEPATITIS_C, generate_hepatitis_c),
+)
 
 
 def _streams(seed: int, chunk: int) -> list[np.random.Generator]:
@@ -52,8 +55,13 @@ def _streams(seed: int, chunk: int) -> list[np.random.Generator]:
     return [np.random.Generator(np.random.PCG64(s)) for s in children]
 
 
-def generate_trust(out_dir: Path, patients: int, seed: int, file_format: str = "csv",
-                   on_progress: Callable[[int], None] | None = None) -> dict:
+def generate_trust(
+    out_dir: Path,
+    patients: int,
+    seed: int,
+    file_format: str = "csv",
+    on_progress: Callable[[int], None] | None = None,
+) -> dict:
     """Write a synthetic trust of ``patients`` patients into ``out_dir``; return the manifest."""
     if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)):
         raise ValueError(f"The number of patients must be a whole number, not {patients!r}.")
@@ -68,14 +76,16 @@ def generate_trust(out_dir: Path, patients: int, seed: int, file_format: str = "
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    writers = {feed: FeedWriter(feed_path(out_dir, feed, file_format), tables.schema(feed),
-                                file_format) for feed in feeds.FEED_ORDER}
+    writers = {
+        feed: FeedWriter(feed_path(out_dir, feed, file_format), tables.schema(feed), file_format)
+        for feed in feeds.FEED_ORDER
+    }
     ledger = LedgerAccumulator()
     counters = IdCounters()
     fault_counts = {(f.feed, f.name): 0 for f in FAULTS}
     children: dict[str, dict[str, int]] = {}
     open_at_cutoff = {"encounters": 0, "activities": 0}
-    cohort = {name: 0 for name in SOURCES}
+    cohort = dict.fromkeys(SOURCES, 0)
 
     try:
         for chunk, first in enumerate(range(0, patients, CHUNK_SIZE)):
@@ -86,8 +96,9 @@ def generate_trust(out_dir: Path, patients: int, seed: int, file_format: str = "
             rows = ChunkRows()
             busy: list[tuple[int, int, int]] = []
             for (source, generate), rng in zip(PATHWAYS, (stroke_rng, ie_rng, hcv_rng)):
-                generate(pop, np.flatnonzero(pop.pathway == source), rng, rows.recorder(source),
-                         busy)
+                generate(
+                    pop, np.flatnonzero(pop.pathway == source), rng, rows.recorder(source), busy
+                )
             generate_background(pop, background_rng, rows, busy)
             for source, name in enumerate(SOURCES):
                 cohort[name] += int((pop.pathway == source).sum())
@@ -118,30 +129,53 @@ def generate_trust(out_dir: Path, patients: int, seed: int, file_format: str = "
             if on_progress is not None:
                 on_progress(first + n)
 
-        ledger_rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
-                                                                                 spawn_key=(1,))))
+        ledger_rng = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(1,)))
+        )
         writers["ledger"].write(ledger.table(ledger_rng, tables.schema("ledger")))
     finally:
         for writer in writers.values():
             writer.close()
 
-    manifest = _manifest(seed, patients, file_format, writers, fault_counts, children,
-                         open_at_cutoff, cohort, ledger.direct_cost())
+    manifest = _manifest(
+        seed,
+        patients,
+        file_format,
+        writers,
+        fault_counts,
+        children,
+        open_at_cutoff,
+        cohort,
+        ledger.direct_cost(),
+    )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def _manifest(seed: int, patients: int, file_format: str, writers: dict[str, FeedWriter],
-              fault_counts: dict[tuple[str, str], int], children: dict[str, dict[str, int]],
-              open_at_cutoff: dict[str, int], cohort: dict[str, int], direct_cost: float) -> dict:
+def _manifest(
+    seed: int,
+    patients: int,
+    file_format: str,
+    writers: dict[str, FeedWriter],
+    fault_counts: dict[tuple[str, str], int],
+    children: dict[str, dict[str, int]],
+    open_at_cutoff: dict[str, int],
+    cohort: dict[str, int],
+    direct_cost: float,
+) -> dict:
     faults: dict[str, dict[str, dict]] = {feed: {} for feed in feeds.FEED_ORDER}
-    quarantined = {feed: 0 for feed in feeds.FEED_ORDER}
-    flagged = {feed: 0 for feed in feeds.FEED_ORDER}
+    quarantined = dict.fromkeys(feeds.FEED_ORDER, 0)
+    flagged = dict.fromkeys(feeds.FEED_ORDER, 0)
     for f in FAULTS:
         count = fault_counts[(f.feed, f.name)]
-        faults[f.feed][f.name] = {"rows": count, "handling": f.handling, "column": f.column,
-                                  "rate": f.rate, "among": f.candidates,
-                                  "description": f.description}
+        faults[f.feed][f.name] = {
+            "rows": count,
+            "handling": f.handling,
+            "column": f.column,
+            "rate": f.rate,
+            "among": f.candidates,
+            "description": f.description,
+        }
         (quarantined if f.handling == "quarantine" else flagged)[f.feed] += count
     rows = {feed: writers[feed].rows for feed in feeds.FEED_ORDER}
     return {

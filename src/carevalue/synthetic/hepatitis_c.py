@@ -42,17 +42,23 @@ REGIMENS = {
 class _Clinic:
     """Writes one patient's hepatology clinic visits."""
 
-    def __init__(self, rec: PathwayRecorder, rng: np.random.Generator, patient: int, site: int,
-                 busy: list[tuple[int, int, int]]) -> None:
+    def __init__(
+        self,
+        rec: PathwayRecorder,
+        rng: np.random.Generator,
+        patient: int,
+        site: int,
+        busy: list[tuple[int, int, int]],
+    ) -> None:
         self.rec, self.rng, self.patient, self.site, self.busy = rec, rng, patient, site, busy
 
     def visit(self, when: int, first: bool = False) -> int:
         end = when + (40 if first else 20) * MINUTE
-        enc = self.rec.encounter(self.patient, SETTING["outpatient"], when, end, self.site,
-                                 SPECIALTY["Hepatology"])
+        enc = self.rec.encounter(
+            self.patient, SETTING["outpatient"], when, end, self.site, SPECIALTY["Hepatology"]
+        )
         item = "HEPATOLOGY_FIRST" if first else "HEPATOLOGY_FOLLOW_UP"
-        self.rec.activity(self.patient, enc, ITEM[item], when, end,
-                          minutes=40.0 if first else 20.0)
+        self.rec.activity(self.patient, enc, ITEM[item], when, end, minutes=40.0 if first else 20.0)
         self.busy.append((self.patient, when - DAY, when + DAY))
         return enc
 
@@ -67,20 +73,27 @@ class _Clinic:
         rec.activity(i, enc, ITEM["LAB_HCV_RNA"], when)
         if detected:
             load = float(round(10 ** self.rng.normal(6.0, 0.7)))
-            rec.observation(i, enc, when, OBSERVATION["HCV_RNA"], value_num=load,
-                            value_text=DETECTED)
+            rec.observation(
+                i, enc, when, OBSERVATION["HCV_RNA"], value_num=load, value_text=DETECTED
+            )
         else:
             rec.observation(i, enc, when, OBSERVATION["HCV_RNA"], value_text=NOT_DETECTED)
 
 
-def generate_hepatitis_c(pop: Population, members: np.ndarray, rng: np.random.Generator,
-                         rec: PathwayRecorder, busy: list[tuple[int, int, int]]) -> None:
+def generate_hepatitis_c(
+    pop: Population,
+    members: np.ndarray,
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    busy: list[tuple[int, int, int]],
+) -> None:
     for i in members:
         _one_patient(int(i), pop, rng, rec, busy)
 
 
-def _liver(rng: np.random.Generator, cirrhosis: bool, treated_cure: bool = False
-           ) -> dict[str, float]:
+def _liver(
+    rng: np.random.Generator, cirrhosis: bool, treated_cure: bool = False
+) -> dict[str, float]:
     """Liver blood tests; cure brings transaminases back towards normal."""
     scale = 0.45 if treated_cure else 1.0
     ast = rng.lognormal(math.log((95 if cirrhosis else 52) * scale), 0.45)
@@ -97,8 +110,13 @@ def _liver(rng: np.random.Generator, cirrhosis: bool, treated_cure: bool = False
     }
 
 
-def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: PathwayRecorder,
-                 busy: list[tuple[int, int, int]]) -> None:
+def _one_patient(
+    i: int,
+    pop: Population,
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    busy: list[tuple[int, int, int]],
+) -> None:
     site = int(pop.home_site[i])
     injecting = bool(pop.injecting[i])
     imd = int(pop.imd[i])
@@ -122,20 +140,37 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
     clinic.rna(first, bloods, detected=True)
     if rng.random() < 0.8:
         rec.activity(i, first, ITEM["LAB_HCV_GENOTYPE"], bloods)
-    rec.observation(i, first, referred + 5 * MINUTE, OBSERVATION["INJECTING_DRUG_USE"],
-                    value_text=YES if injecting else NO)
+    rec.observation(
+        i,
+        first,
+        referred + 5 * MINUTE,
+        OBSERVATION["INJECTING_DRUG_USE"],
+        value_text=YES if injecting else NO,
+    )
     if cirrhosis or rng.random() < 0.6:
         stiffness = rng.lognormal(math.log(21.0 if cirrhosis else 6.5), 0.35 if cirrhosis else 0.3)
         low, high = (13.0, 75.0) if cirrhosis else (2.5, 12.4)
         kpa = round(float(np.clip(stiffness, low, high)), 1)
-        rec.activity(i, first, ITEM["FIBROSCAN"], referred + 20 * MINUTE,
-                     referred + 35 * MINUTE, minutes=15.0)
-        rec.observation(i, first, referred + 35 * MINUTE, OBSERVATION["LIVER_STIFFNESS"],
-                        value_num=kpa)
+        rec.activity(
+            i,
+            first,
+            ITEM["FIBROSCAN"],
+            referred + 20 * MINUTE,
+            referred + 35 * MINUTE,
+            minutes=15.0,
+        )
+        rec.observation(
+            i, first, referred + 35 * MINUTE, OBSERVATION["LIVER_STIFFNESS"], value_num=kpa
+        )
     severity = proms.clamp01(0.3 + 0.15 * injecting + 0.15 * cirrhosis + float(rng.normal(0, 0.08)))
     if proms.responds(rng, T.prom_base_response, severity, imd):
-        rec.prom(i, PROM_INSTRUMENT["EQ-5D-5L"], referred + 15 * MINUTE,
-                 proms.eq5d5l_items(rng, severity), proms.questionnaire_mode(rng))
+        rec.prom(
+            i,
+            PROM_INSTRUMENT["EQ-5D-5L"],
+            referred + 15 * MINUTE,
+            proms.eq5d5l_items(rng, severity),
+            proms.questionnaire_mode(rng),
+        )
 
     treat_share = T.treatment_share_injecting if injecting else T.treatment_share
     if rng.random() >= treat_share - 0.01 * (5.5 - imd):
@@ -147,14 +182,25 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
                 clinic.liver_tests(enc, again + 10 * MINUTE, _liver(rng, cirrhosis), full=False)
         return
 
-    cured, svr_visit = _treatment_course(rng, rec, clinic, referred, death, cirrhosis, injecting,
-                                         severity, imd, allow_8_weeks=not cirrhosis)
+    cured, svr_visit = _treatment_course(
+        rng,
+        rec,
+        clinic,
+        referred,
+        death,
+        cirrhosis,
+        injecting,
+        severity,
+        imd,
+        allow_8_weeks=not cirrhosis,
+    )
     if not cured or svr_visit is None:
         return
 
     # Reinfection after cure, found at a later clinic, and retreatment for some.
-    reinfection_share = (T.reinfection_share_injecting if injecting
-                         else T.reinfection_share_not_injecting)
+    reinfection_share = (
+        T.reinfection_share_injecting if injecting else T.reinfection_share_not_injecting
+    )
     if rng.random() < reinfection_share:
         found = daytime(rng, svr_visit + int(rng.integers(180, 730)) * DAY)
         if found < death:
@@ -162,13 +208,32 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
             clinic.liver_tests(enc, found + 10 * MINUTE, _liver(rng, cirrhosis), full=False)
             clinic.rna(enc, found + 10 * MINUTE, detected=True)
             if rng.random() < T.retreatment_share_of_reinfections:
-                _treatment_course(rng, rec, clinic, found, death, cirrhosis, injecting,
-                                  severity, imd, allow_8_weeks=True)
+                _treatment_course(
+                    rng,
+                    rec,
+                    clinic,
+                    found,
+                    death,
+                    cirrhosis,
+                    injecting,
+                    severity,
+                    imd,
+                    allow_8_weeks=True,
+                )
 
 
-def _treatment_course(rng: np.random.Generator, rec: PathwayRecorder, clinic: _Clinic,
-                      decided: int, death: int, cirrhosis: bool, injecting: bool,
-                      severity: float, imd: int, allow_8_weeks: bool) -> tuple[bool, int | None]:
+def _treatment_course(
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    clinic: _Clinic,
+    decided: int,
+    death: int,
+    cirrhosis: bool,
+    injecting: bool,
+    severity: float,
+    imd: int,
+    allow_8_weeks: bool,
+) -> tuple[bool, int | None]:
     """One DAA course from a treatment-start visit to the SVR12 test.
 
     Returns (cured, time of the SVR12 visit or None if not tested).
@@ -177,8 +242,11 @@ def _treatment_course(rng: np.random.Generator, rec: PathwayRecorder, clinic: _C
     start = daytime(rng, decided + int(rng.integers(28, 85)) * DAY)
     if start >= death:
         return False, None
-    regimen = ("glecaprevir/pibrentasvir 8 weeks" if allow_8_weeks and rng.random() < 0.6
-               else "sofosbuvir/velpatasvir 12 weeks")
+    regimen = (
+        "glecaprevir/pibrentasvir 8 weeks"
+        if allow_8_weeks and rng.random() < 0.6
+        else "sofosbuvir/velpatasvir 12 weeks"
+    )
     drug, tablets, issues = REGIMENS[regimen]
     completed = rng.random() < T.completion_share
     issued = issues if completed else 1
@@ -206,11 +274,17 @@ def _treatment_course(rng: np.random.Generator, rec: PathwayRecorder, clinic: _C
         cure_p = T.cure_if_not_completed
     cured = rng.random() < cure_p
     visit = clinic.visit(svr)
-    clinic.liver_tests(visit, svr + 10 * MINUTE, _liver(rng, cirrhosis, treated_cure=cured),
-                       full=False)
+    clinic.liver_tests(
+        visit, svr + 10 * MINUTE, _liver(rng, cirrhosis, treated_cure=cured), full=False
+    )
     clinic.rna(visit, svr + 10 * MINUTE, detected=not cured)
     after = proms.clamp01(severity - (0.1 if cured else 0.0) + float(rng.normal(0, 0.05)))
     if proms.responds(rng, T.prom_base_response, after, imd):
-        rec.prom(i, PROM_INSTRUMENT["EQ-5D-5L"], svr + 15 * MINUTE,
-                 proms.eq5d5l_items(rng, after), proms.questionnaire_mode(rng))
+        rec.prom(
+            i,
+            PROM_INSTRUMENT["EQ-5D-5L"],
+            svr + 15 * MINUTE,
+            proms.eq5d5l_items(rng, after),
+            proms.questionnaire_mode(rng),
+        )
     return cured, svr

@@ -70,8 +70,9 @@ def number_rows(cols: ChunkColumns, counters: IdCounters) -> None:
     cols.take("observations", np.lexsort((obs["code"], obs["observed_at"], obs["patient"])))
 
     prom = cols["prom_responses"]
-    cols.take("prom_responses", np.lexsort((prom["instrument"], prom["collected_at"],
-                                            prom["patient"])))
+    cols.take(
+        "prom_responses", np.lexsort((prom["instrument"], prom["collected_at"], prom["patient"]))
+    )
     prom = cols["prom_responses"]
     prom["number"] = counters.prom_responses + 1 + np.arange(len(prom["patient"]), dtype=np.int64)
     counters.prom_responses += len(prom["patient"])

@@ -47,8 +47,9 @@ class LedgerAccumulator:
     def __init__(self) -> None:
         self.cost = np.zeros((N_MONTHS, len(COST_CENTRES), len(catalogue.EXPENSE_CODE_LIST)))
 
-    def add(self, item: np.ndarray, start: np.ndarray, minutes: np.ndarray,
-            quantity: np.ndarray) -> None:
+    def add(
+        self, item: np.ndarray, start: np.ndarray, minutes: np.ndarray, quantity: np.ndarray
+    ) -> None:
         item = item.astype(np.int64)
         cost = catalogue.activity_cost(item, minutes, quantity)
         month = np.clip(month_index(start), 0, N_MONTHS - 1)

@@ -17,8 +17,9 @@ ALPHA = -10.8 + math.log(1.33)
 BETA = 0.0975
 
 
-def years_to_death(age: np.ndarray, u: np.ndarray, multiplier: np.ndarray | float = 1.0
-                   ) -> np.ndarray:
+def years_to_death(
+    age: np.ndarray, u: np.ndarray, multiplier: np.ndarray | float = 1.0
+) -> np.ndarray:
     """Years from ``age`` until death, by inverting the Gompertz survival at uniform ``u``."""
     level = multiplier * np.exp(ALPHA + BETA * age)
     return np.log1p(-BETA * np.log(u) / level) / BETA

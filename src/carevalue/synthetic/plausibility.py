@@ -37,8 +37,9 @@ def _ts(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, format="%Y-%m-%dT%H:%M:%S", errors="coerce")
 
 
-def _index_admissions(enc: pd.DataFrame, dx: pd.DataFrame, prefixes: tuple[str, ...]
-                      ) -> pd.DataFrame:
+def _index_admissions(
+    enc: pd.DataFrame, dx: pd.DataFrame, prefixes: tuple[str, ...]
+) -> pd.DataFrame:
     """First inpatient admission per patient whose primary diagnosis starts with a prefix."""
     primary = dx[(dx["position"] == "1") & (dx["code_system"] == "ICD10")].copy()
     primary["plain"] = primary["code"].str.replace(".", "", regex=False)
@@ -65,8 +66,9 @@ def check_plausibility(out_dir: Path) -> dict:
     ledger = read_feed(out_dir, "ledger")
 
     act = act.assign(cost=cost_written_activities(act), start=_ts(act["start_at"]))
-    death = pd.to_datetime(pat.set_index("patient_id")["death_date"], format="%Y-%m-%d",
-                           errors="coerce")
+    death = pd.to_datetime(
+        pat.set_index("patient_id")["death_date"], format="%Y-%m-%d", errors="coerce"
+    )
     return {
         "stroke": _stroke(enc, dx, act, prom, death),
         "endocarditis": _endocarditis(enc, dx, act, death),
@@ -86,7 +88,8 @@ def _episode_cost(adm: pd.DataFrame, act: pd.DataFrame, days: int) -> pd.Series:
     followed = adm[adm["arrival"] <= CUTOFF - pd.Timedelta(days=days)][["patient_id", "arrival"]]
     a = act.merge(followed, on="patient_id")
     inside = (a["start"] >= a["arrival"] - pd.Timedelta(hours=3)) & (
-        a["start"] < a["arrival"] + pd.Timedelta(days=days))
+        a["start"] < a["arrival"] + pd.Timedelta(days=days)
+    )
     return a[inside].groupby("patient_id")["cost"].sum()
 
 
@@ -99,21 +102,28 @@ def _stroke(enc, dx, act, prom, death) -> dict:
     ischaemic = dx[dx["code"].str.replace(".", "", regex=False).str.startswith("I63")]
     cost = _episode_cost(adm, act, 365)
     survivors_90 = adm[adm["arrival"] <= CUTOFF - pd.Timedelta(days=120)]
-    alive = survivors_90[~(death.reindex(survivors_90["patient_id"]).to_numpy()
-                           <= (survivors_90["arrival"] + pd.Timedelta(days=90)).to_numpy())]
+    alive = survivors_90[
+        ~(
+            death.reindex(survivors_90["patient_id"]).to_numpy()
+            <= (survivors_90["arrival"] + pd.Timedelta(days=90)).to_numpy()
+        )
+    ]
     answered = prom[prom["instrument"] == "mRS"]["patient_id"]
     return {
-        "patients": int(len(adm)),
+        "patients": len(adm),
         "mortality_30d": _died_within(adm, death, 30),
         "mortality_90d": _died_within(adm, death, 90),
         "acute_los_median_days": float(los.median()),
         "acute_los_p90_days": float(los.quantile(0.9)),
-        "thrombolysis_share_of_ischaemic": float(thromb["patient_id"].nunique()
-                                                 / max(1, ischaemic["patient_id"].nunique())),
-        "door_to_needle_median_minutes": {site: float(dtn[t["site"] == site].median())
-                                          for site in ("North", "South")},
-        "thrombectomy_share": float(act[act["code"] == "L71.2"]["patient_id"].nunique()
-                                    / max(1, len(adm))),
+        "thrombolysis_share_of_ischaemic": float(
+            thromb["patient_id"].nunique() / max(1, ischaemic["patient_id"].nunique())
+        ),
+        "door_to_needle_median_minutes": {
+            site: float(dtn[t["site"] == site].median()) for site in ("North", "South")
+        },
+        "thrombectomy_share": float(
+            act[act["code"] == "L71.2"]["patient_id"].nunique() / max(1, len(adm))
+        ),
         "episode_cost_12m_mean_gbp": float(cost.mean()),
         "episode_cost_12m_median_gbp": float(cost.median()),
         "prom_90d_response": float(alive["patient_id"].isin(answered).mean()),
@@ -123,10 +133,15 @@ def _stroke(enc, dx, act, prom, death) -> dict:
 def _endocarditis(enc, dx, act, death) -> dict:
     adm = _index_admissions(enc, dx, ("I330", "I38", "I398"))
     change = pd.Timestamp(ENDOCARDITIS.service_change_date)
-    first_dose = (act[act["code"].isin(ANTIBIOTICS)].groupby("patient_id")["start"].min()
-                  .rename("first_dose"))
-    surgery = (act[(act["activity_type"] == "theatre") & (act["department"] == "Cardiac Surgery")]
-               .groupby("patient_id")["start"].min().rename("surgery"))
+    first_dose = (
+        act[act["code"].isin(ANTIBIOTICS)].groupby("patient_id")["start"].min().rename("first_dose")
+    )
+    surgery = (
+        act[(act["activity_type"] == "theatre") & (act["department"] == "Cardiac Surgery")]
+        .groupby("patient_id")["start"]
+        .min()
+        .rename("surgery")
+    )
     a = adm.join(first_dose, on="patient_id").join(surgery, on="patient_id")
     a["tta_hours"] = (a["first_dose"] - a["arrival"]).dt.total_seconds() / 3600
     a["tts_days"] = (a["surgery"] - a["arrival"]).dt.total_seconds() / 86400
@@ -134,15 +149,17 @@ def _endocarditis(enc, dx, act, death) -> dict:
     after = a["arrival"] >= change
     followed = a[a["arrival"] <= CUTOFF - pd.Timedelta(days=365)]
     return {
-        "patients": int(len(a)),
+        "patients": len(a),
         "transfer_share": float((a["admission_method"] == "transfer").mean()),
         "surgery_share": float(a["tts_days"].notna().mean()),
         "in_hospital_mortality": float((a["discharge_destination"] == "died").mean()),
         "mortality_12m": _died_within(a, death, 365),
-        "mortality_12m_before_change": _died_within(followed[followed["arrival"] < change],
-                                                    death, 365),
-        "mortality_12m_after_change": _died_within(followed[followed["arrival"] >= change],
-                                                   death, 365),
+        "mortality_12m_before_change": _died_within(
+            followed[followed["arrival"] < change], death, 365
+        ),
+        "mortality_12m_after_change": _died_within(
+            followed[followed["arrival"] >= change], death, 365
+        ),
         "time_to_antibiotic_median_hours_before": float(a.loc[~after, "tta_hours"].median()),
         "time_to_antibiotic_median_hours_after": float(a.loc[after, "tta_hours"].median()),
         "time_to_surgery_median_days_before": float(a.loc[~after, "tts_days"].median()),
@@ -162,7 +179,7 @@ def _hepatitis_c(dx, act, obs) -> dict:
     svr = tests[tests["at"] >= tests["first_issue"] + pd.Timedelta(weeks=20)]
     svr = svr.sort_values("at").drop_duplicates("patient_id")
     return {
-        "referred": int(len(referred)),
+        "referred": len(referred),
         "treated_share": float(len(treated) / max(1, len(referred))),
         "svr12_tested_share_of_treated": float(len(svr) / max(1, len(treated))),
         "cure_share_of_tested": float((svr["value_text"] == "not_detected").mean()),
@@ -181,8 +198,9 @@ def _ledger(act: pd.DataFrame, ledger: pd.DataFrame) -> dict:
         "activity_cost_gbp": float(act["cost"].sum()),
         "direct_over_activity": float(amount[direct].sum() / act["cost"].sum()),
         "worst_cost_centre_ratio": float(ratio.iloc[(ratio - 1).abs().argmax()]),
-        "overhead_share": float(amount[ledger["expense_type"] == "overhead"].sum()
-                                / amount[direct].sum()),
+        "overhead_share": float(
+            amount[ledger["expense_type"] == "overhead"].sum() / amount[direct].sum()
+        ),
         "income_gbp": float(amount[ledger["expense_type"] == "income"].sum()),
         "excluded_gbp": float(amount[ledger["expense_type"] == "excluded"].sum()),
     }

@@ -30,9 +30,24 @@ PATHWAY_SHARES = {STROKE: 0.03, ENDOCARDITIS: 0.01, HEPATITIS_C: 0.02}
 # Approximately Census 2021 England shares, with about 5% not stated (Z) or not known (99),
 # as in hospital records. Order follows feeds.ETHNIC_CATEGORIES.
 ETHNICITY_SHARES = {
-    "A": 70.0, "B": 0.9, "C": 6.0, "D": 0.9, "E": 0.4, "F": 0.8, "G": 0.8, "H": 3.1,
-    "J": 2.7, "K": 1.1, "L": 1.6, "M": 1.1, "N": 2.5, "P": 0.5, "R": 0.7, "S": 2.0,
-    "Z": 3.4, "99": 1.5,
+    "A": 70.0,
+    "B": 0.9,
+    "C": 6.0,
+    "D": 0.9,
+    "E": 0.4,
+    "F": 0.8,
+    "G": 0.8,
+    "H": 3.1,
+    "J": 2.7,
+    "K": 1.1,
+    "L": 1.6,
+    "M": 1.1,
+    "N": 2.5,
+    "P": 0.5,
+    "R": 0.7,
+    "S": 2.0,
+    "Z": 3.4,
+    "99": 1.5,
 }
 assert tuple(ETHNICITY_SHARES) == feeds.ETHNIC_CATEGORIES
 
@@ -103,14 +118,17 @@ def draw_index_instants(rng: np.random.Generator, n: int, volume: str) -> np.nda
     return out[:n]
 
 
-def draw_population(rng: np.random.Generator, first_index: int, n: int,
-                    nhs_numbers: np.ndarray) -> Population:
+def draw_population(
+    rng: np.random.Generator, first_index: int, n: int, nhs_numbers: np.ndarray
+) -> Population:
     index = np.arange(first_index, first_index + n, dtype=np.int64)
     u = rng.random(n)
-    cuts = np.cumsum([PATHWAY_SHARES[STROKE], PATHWAY_SHARES[ENDOCARDITIS],
-                      PATHWAY_SHARES[HEPATITIS_C]])
-    pathway = np.select([u < cuts[0], u < cuts[1], u < cuts[2]],
-                        [STROKE, ENDOCARDITIS, HEPATITIS_C], BACKGROUND).astype(np.int8)
+    cuts = np.cumsum(
+        [PATHWAY_SHARES[STROKE], PATHWAY_SHARES[ENDOCARDITIS], PATHWAY_SHARES[HEPATITIS_C]]
+    )
+    pathway = np.select(
+        [u < cuts[0], u < cuts[1], u < cuts[2]], [STROKE, ENDOCARDITIS, HEPATITIS_C], BACKGROUND
+    ).astype(np.int8)
 
     male = rng.random(n) < 0.49
     imd = _imd(rng, n, 0.03)
@@ -148,8 +166,15 @@ def draw_population(rng: np.random.Generator, first_index: int, n: int,
     nhs = np.where(rng.random(n) < MISSING_NHS_NUMBER_SHARE, -1, nhs_numbers)
 
     return Population(
-        index=index, pathway=pathway, sex=sex.astype(np.int8), ethnicity=ethnicity.astype(np.int8),
-        imd=imd.astype(np.int64), home_site=home_site, birth=floor_to_day(birth),
-        index_date=index_date, injecting=injecting, death=np.full(n, NAT, dtype=np.int64),
+        index=index,
+        pathway=pathway,
+        sex=sex.astype(np.int8),
+        ethnicity=ethnicity.astype(np.int8),
+        imd=imd.astype(np.int64),
+        home_site=home_site,
+        birth=floor_to_day(birth),
+        index_date=index_date,
+        injecting=injecting,
+        death=np.full(n, NAT, dtype=np.int64),
         nhs_number=nhs,
     )

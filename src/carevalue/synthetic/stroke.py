@@ -49,14 +49,24 @@ def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def generate_stroke(pop: Population, members: np.ndarray, rng: np.random.Generator,
-                    rec: PathwayRecorder, busy: list[tuple[int, int, int]]) -> None:
+def generate_stroke(
+    pop: Population,
+    members: np.ndarray,
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    busy: list[tuple[int, int, int]],
+) -> None:
     for i in members:
         _one_patient(int(i), pop, rng, rec, busy)
 
 
-def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: PathwayRecorder,
-                 busy: list[tuple[int, int, int]]) -> None:
+def _one_patient(
+    i: int,
+    pop: Population,
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    busy: list[tuple[int, int, int]],
+) -> None:
     site = int(pop.home_site[i])
     arrival = emergency_arrival(rng, int(pop.index_date[i]))
     age = (arrival - int(pop.birth[i])) / YEAR
@@ -79,43 +89,62 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
     eligible = (not haemorrhagic) and 2 <= nihss <= 25 and pre_mrs <= 3
     thrombolysis_chance = T.thrombolysis_if_eligible if eligible else 0.01
     thrombolysed = rng.random() < thrombolysis_chance and not haemorrhagic
-    thrombectomy = (not haemorrhagic) and nihss >= 6 and pre_mrs <= 2 and (
-        rng.random() < T.thrombectomy_if_nihss_6_plus)
+    thrombectomy = (
+        (not haemorrhagic)
+        and nihss >= 6
+        and pre_mrs <= 2
+        and (rng.random() < T.thrombectomy_if_nihss_6_plus)
+    )
     dtn = T.door_to_needle_median_minutes[SITES[site]]
     needle = arrival + to_minute(
-        float(np.clip(rng.lognormal(math.log(dtn), T.door_to_needle_sigma), 15, 240)) * MINUTE)
+        float(np.clip(rng.lognormal(math.log(dtn), T.door_to_needle_sigma), 15, 240)) * MINUTE
+    )
     ct = arrival + to_minute(float(np.clip(rng.lognormal(math.log(24.0), 0.6), 5, 360)) * MINUTE)
     if thrombolysed:
         ct = min(ct, needle - 10 * MINUTE)
-    leave_ed = arrival + to_minute(float(np.clip(rng.lognormal(math.log(2.3 * HOUR), 0.4),
-                                                 0.75 * HOUR, 8 * HOUR)))
+    leave_ed = arrival + to_minute(
+        float(np.clip(rng.lognormal(math.log(2.3 * HOUR), 0.4), 0.75 * HOUR, 8 * HOUR))
+    )
     if thrombolysed:
         leave_ed = max(leave_ed, needle + 30 * MINUTE)
     groin = leave_ed + int(rng.integers(10, 50)) * MINUTE
 
     # Outcome: death within 90 days, then ordinary (raised) mortality.
     covid = 12 <= int(month_index(np.array([arrival]))[0]) <= 14
-    logit = (T.mortality_90d_intercept + T.mortality_90d_per_year_of_age * (age - 75)
-             + T.mortality_90d_per_nihss_point * (nihss - 5)
-             + T.mortality_90d_haemorrhagic * haemorrhagic
-             + T.mortality_90d_per_pre_mrs_point * pre_mrs
-             + T.mortality_90d_thrombolysis * thrombolysed
-             + T.mortality_90d_covid_first_wave * covid)
+    logit = (
+        T.mortality_90d_intercept
+        + T.mortality_90d_per_year_of_age * (age - 75)
+        + T.mortality_90d_per_nihss_point * (nihss - 5)
+        + T.mortality_90d_haemorrhagic * haemorrhagic
+        + T.mortality_90d_per_pre_mrs_point * pre_mrs
+        + T.mortality_90d_thrombolysis * thrombolysed
+        + T.mortality_90d_covid_first_wave * covid
+    )
     if rng.random() < _logistic(logit):
         death = leave_ed + 2 * HOUR + int(90 * DAY * rng.beta(0.5, 1.9))
     else:
-        death = arrival + 90 * DAY + int(seconds_to_death(age + 0.25, rng.random(),
-                                                          T.after_90_days_mortality_multiplier))
+        death = (
+            arrival
+            + 90 * DAY
+            + int(seconds_to_death(age + 0.25, rng.random(), T.after_90_days_mortality_multiplier))
+        )
     pop.death[i] = death
 
     # Disability at 90 days if alive (0-5): drives destination, therapy and PROMs.
-    latent = (0.55 * pre_mrs + 0.17 * nihss + 0.015 * (age - 75) - 0.5 * thrombolysed
-              - 0.8 * thrombectomy + rng.normal(0.0, 0.9))
+    latent = (
+        0.55 * pre_mrs
+        + 0.17 * nihss
+        + 0.015 * (age - 75)
+        - 0.5 * thrombolysed
+        - 0.8 * thrombectomy
+        + rng.normal(0.0, 0.9)
+    )
     mrs90 = int(np.clip(round(latent + 0.7), 0, 5))
 
     # --- A&E ---------------------------------------------------------------------------------
-    ed = emergency_department(rec, rng, i, site, arrival, leave_ed, rng.random() < 0.85,
-                              "230690007")
+    ed = emergency_department(
+        rec, rng, i, site, arrival, leave_ed, rng.random() < 0.85, "230690007"
+    )
     rec.activity(i, ed, ITEM["CT_HEAD"], ct, ct + 10 * MINUTE, minutes=15.0)
     if thrombectomy:
         rec.activity(i, ed, ITEM["CTA_HEAD_NECK"], ct + 6 * MINUTE, ct + 16 * MINUTE, minutes=15.0)
@@ -123,12 +152,20 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
     rec.activity(i, ed, ITEM["LAB_COAGULATION"], arrival + 12 * MINUTE)
     if thrombolysed:
         rec.activity(i, ed, ITEM["THROMBOLYSIS"], needle, needle + 60 * MINUTE, minutes=60.0)
-    rec.observation(i, ed, arrival + int(rng.integers(5, 30)) * MINUTE, OBSERVATION["NIHSS"],
-                    value_num=float(nihss))
+    rec.observation(
+        i,
+        ed,
+        arrival + int(rng.integers(5, 30)) * MINUTE,
+        OBSERVATION["NIHSS"],
+        value_num=float(nihss),
+    )
 
     # --- Acute admission ---------------------------------------------------------------------
-    los_median = T.acute_los_median_days * math.exp(
-        0.03 * (nihss - 5) + 0.01 * (age - 75)) * (1.25 if haemorrhagic else 1.0)
+    los_median = (
+        T.acute_los_median_days
+        * math.exp(0.03 * (nihss - 5) + 0.01 * (age - 75))
+        * (1.25 if haemorrhagic else 1.0)
+    )
     los = float(np.clip(rng.lognormal(math.log(los_median), T.acute_los_sigma), 0.5, 150))
     discharge = leave_ed + to_minute(los * DAY)
     died_in_hospital = death <= discharge
@@ -137,16 +174,27 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         destination = "died"
     else:
         destination = _destination(rng, mrs90)
-    adm = rec.encounter(i, SETTING["inpatient"], leave_ed, discharge, site,
-                        SPECIALTY["Stroke Medicine"],
-                        admission_method=ADMISSION_METHOD["emergency"],
-                        discharge=DISCHARGE[destination])
+    adm = rec.encounter(
+        i,
+        SETTING["inpatient"],
+        leave_ed,
+        discharge,
+        site,
+        SPECIALTY["Stroke Medicine"],
+        admission_method=ADMISSION_METHOD["emergency"],
+        discharge=DISCHARGE[destination],
+    )
     clerked = leave_ed + 2 * HOUR
     rec.diagnosis(adm, i, DIAGNOSIS[code], 1, leave_ed + 4 * HOUR, site)
     position = 2
-    for comorbid, present in (("I48.9", af), ("E11.9", diabetes), ("I10", rng.random() < 0.6),
-                              ("I25.9", rng.random() < 0.12), ("N18.3", rng.random() < 0.12),
-                              ("F03", age > 75 and rng.random() < 0.12)):
+    for comorbid, present in (
+        ("I48.9", af),
+        ("E11.9", diabetes),
+        ("I10", rng.random() < 0.6),
+        ("I25.9", rng.random() < 0.12),
+        ("N18.3", rng.random() < 0.12),
+        ("F03", age > 75 and rng.random() < 0.12),
+    ):
         if present:
             rec.diagnosis(adm, i, DIAGNOSIS[comorbid], position, leave_ed + 4 * HOUR, site)
             position += 1
@@ -155,14 +203,27 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
     rec.observation(i, adm, clerked, OBSERVATION["DIABETES"], value_text=YES if diabetes else NO)
 
     if thrombectomy and groin < discharge:
-        rec.activity(i, adm, ITEM["THROMBECTOMY"], groin,
-                     groin + int(rng.integers(50, 120)) * MINUTE, minutes=90.0)
+        rec.activity(
+            i,
+            adm,
+            ITEM["THROMBECTOMY"],
+            groin,
+            groin + int(rng.integers(50, 120)) * MINUTE,
+            minutes=90.0,
+        )
     hasu_end = min(discharge, leave_ed + to_minute(rng.uniform(1.0, 3.0) * DAY))
-    rec.activity(i, adm, ITEM["WARD_HASU"], leave_ed, hasu_end,
-                 quantity=bed_days(leave_ed, hasu_end))
+    rec.activity(
+        i, adm, ITEM["WARD_HASU"], leave_ed, hasu_end, quantity=bed_days(leave_ed, hasu_end)
+    )
     if discharge > hasu_end:
-        rec.activity(i, adm, ITEM["WARD_STROKE_UNIT"], hasu_end, discharge,
-                     quantity=bed_days(hasu_end, discharge))
+        rec.activity(
+            i,
+            adm,
+            ITEM["WARD_STROKE_UNIT"],
+            hasu_end,
+            discharge,
+            quantity=bed_days(hasu_end, discharge),
+        )
     if rng.random() < 0.45 and discharge - leave_ed > DAY:
         mri = leave_ed + to_minute(rng.uniform(0.3, 1.0) * DAY)
         rec.activity(i, adm, ITEM["MRI_BRAIN"], mri, mri + 40 * MINUTE, minutes=40.0)
@@ -170,8 +231,9 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         rec.activity(i, adm, ITEM["LAB_ACUTE_PANEL"], daytime(rng, leave_ed + day * DAY, 7, 10))
     days_in = max(1, int((discharge - leave_ed) / DAY))
     if not haemorrhagic:
-        rec.activity(i, adm, ITEM["DRUG_ASPIRIN"], leave_ed + HOUR,
-                     quantity=float(min(14, days_in)))
+        rec.activity(
+            i, adm, ITEM["DRUG_ASPIRIN"], leave_ed + HOUR, quantity=float(min(14, days_in))
+        )
         rec.activity(i, adm, ITEM["DRUG_ATORVASTATIN"], leave_ed + HOUR, quantity=float(days_in))
     rec.activity(i, adm, ITEM["DRUG_INPATIENT"], leave_ed + HOUR, quantity=float(2 * days_in))
     _therapies(rng, rec, i, adm, leave_ed + DAY, discharge, nihss, intensive=True)
@@ -190,14 +252,25 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
             end, rehab_destination = death, "died"
         else:
             rehab_destination = "home" if mrs90 <= 3 or rng.random() < 0.3 else "care_home"
-        rehab = rec.encounter(i, SETTING["inpatient"], start, end, site,
-                              SPECIALTY["Stroke Rehabilitation"],
-                              admission_method=ADMISSION_METHOD["transfer"],
-                              discharge=DISCHARGE[rehab_destination])
+        rehab = rec.encounter(
+            i,
+            SETTING["inpatient"],
+            start,
+            end,
+            site,
+            SPECIALTY["Stroke Rehabilitation"],
+            admission_method=ADMISSION_METHOD["transfer"],
+            discharge=DISCHARGE[rehab_destination],
+        )
         rec.diagnosis(rehab, i, DIAGNOSIS[code], 1, start + 3 * HOUR, site)
         rec.activity(i, rehab, ITEM["WARD_STROKE_REHAB"], start, end, quantity=bed_days(start, end))
-        rec.activity(i, rehab, ITEM["DRUG_INPATIENT"], start + HOUR,
-                     quantity=float(max(1, round(1.5 * (end - start) / DAY))))
+        rec.activity(
+            i,
+            rehab,
+            ITEM["DRUG_INPATIENT"],
+            start + HOUR,
+            quantity=float(max(1, round(1.5 * (end - start) / DAY))),
+        )
         _therapies(rng, rec, i, rehab, start + DAY, end, nihss, intensive=False)
         span_end = end
         home_from = end if rehab_destination == "home" else NAT
@@ -207,15 +280,23 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
         first = daytime(rng, home_from + int(rng.integers(1, 4)) * DAY)
         visits = int(rng.integers(6, 15))
         weeks = float(rng.uniform(2.0, 6.0))
-        times = sorted({daytime(rng, first + int(rng.uniform(0, weeks * 7)) * DAY)
-                        for _ in range(visits - 1)} | {first})
+        times = sorted(
+            {daytime(rng, first + int(rng.uniform(0, weeks * 7)) * DAY) for _ in range(visits - 1)}
+            | {first}
+        )
         times = [t for t in times if t + 2 * HOUR < death]
         if times:
             minutes = [float(rng.integers(45, 76)) for _ in times]
             last_end = times[-1] + int(minutes[-1]) * MINUTE
-            esd = rec.encounter(i, SETTING["community"], times[0], last_end, site,
-                                SPECIALTY["Stroke Medicine"],
-                                discharge=DISCHARGE["home"])
+            esd = rec.encounter(
+                i,
+                SETTING["community"],
+                times[0],
+                last_end,
+                site,
+                SPECIALTY["Stroke Medicine"],
+                discharge=DISCHARGE["home"],
+            )
             for t, m in zip(times, minutes):
                 rec.activity(i, esd, ITEM["ESD_VISIT"], t, t + int(m) * MINUTE, minutes=m)
             span_end = max(span_end, last_end)
@@ -231,18 +312,32 @@ def _one_patient(i: int, pop: Population, rng: np.random.Generator, rec: Pathway
 
     # --- 90-day PROMs and the 6-month review -------------------------------------------------
     collected = daytime(rng, arrival + int(rng.integers(83, 101)) * DAY, 10, 17)
-    if collected < death and collected > span_end and proms.responds(
-            rng, T.prom_base_response, mrs90 / 5.0, int(pop.imd[i])):
-        rec.prom(i, PROM_INSTRUMENT["mRS"], collected, proms.mrs_items(mrs90),
-                 proms.clinician_mode(rng))
+    if (
+        collected < death
+        and collected > span_end
+        and proms.responds(rng, T.prom_base_response, mrs90 / 5.0, int(pop.imd[i]))
+    ):
+        rec.prom(
+            i, PROM_INSTRUMENT["mRS"], collected, proms.mrs_items(mrs90), proms.clinician_mode(rng)
+        )
         if rng.random() < 0.93:
-            rec.prom(i, PROM_INSTRUMENT["EQ-5D-5L"], collected + 5 * MINUTE,
-                     proms.eq5d5l_items(rng, proms.clamp01(mrs90 / 5.0 * 0.9 + 0.05)),
-                     proms.questionnaire_mode(rng))
+            rec.prom(
+                i,
+                PROM_INSTRUMENT["EQ-5D-5L"],
+                collected + 5 * MINUTE,
+                proms.eq5d5l_items(rng, proms.clamp01(mrs90 / 5.0 * 0.9 + 0.05)),
+                proms.questionnaire_mode(rng),
+            )
     review = daytime(rng, arrival + int(rng.integers(166, 195)) * DAY)
     if review < death and review > span_end and rng.random() < T.review_attendance_share:
-        op = rec.encounter(i, SETTING["outpatient"], review, review + 30 * MINUTE, site,
-                           SPECIALTY["Stroke Medicine"])
+        op = rec.encounter(
+            i,
+            SETTING["outpatient"],
+            review,
+            review + 30 * MINUTE,
+            site,
+            SPECIALTY["Stroke Medicine"],
+        )
         rec.activity(i, op, ITEM["OP_FOLLOW_UP"], review, review + 30 * MINUTE, minutes=25.0)
         busy.append((i, review - DAY, review + DAY))
 
@@ -255,24 +350,45 @@ def _destination(rng: np.random.Generator, mrs: int) -> str:
         return "home" if u < 0.5 else "rehabilitation" if u < 0.9 else "care_home"
     if mrs == 4:
         return "rehabilitation" if u < 0.45 else "care_home" if u < 0.8 else "home"
-    return "care_home" if u < 0.6 else "rehabilitation" if u < 0.85 else (
-        "other_hospital" if u < 0.93 else "hospice")
+    return (
+        "care_home"
+        if u < 0.6
+        else "rehabilitation"
+        if u < 0.85
+        else ("other_hospital" if u < 0.93 else "hospice")
+    )
 
 
-def _therapies(rng: np.random.Generator, rec: PathwayRecorder, patient: int, encounter: int,
-               first_day: int, until: int, nihss: int, intensive: bool) -> None:
+def _therapies(
+    rng: np.random.Generator,
+    rec: PathwayRecorder,
+    patient: int,
+    encounter: int,
+    first_day: int,
+    until: int,
+    nihss: int,
+    intensive: bool,
+) -> None:
     """Physiotherapy, occupational therapy and (for more severe strokes) speech therapy."""
     physio, ot = (0.7, 0.65) if intensive else (0.45, 0.45)
     salt = (0.4 if nihss >= 5 else 0.12) * (1.0 if intensive else 0.5)
     day = first_day - first_day % DAY
     while day + 10 * HOUR < until:
-        for item, p, lo, hi in (("PHYSIOTHERAPY", physio, 30, 50),
-                                ("OCCUPATIONAL_THERAPY", ot, 30, 50),
-                                ("SPEECH_THERAPY", salt, 20, 40)):
+        for item, p, lo, hi in (
+            ("PHYSIOTHERAPY", physio, 30, 50),
+            ("OCCUPATIONAL_THERAPY", ot, 30, 50),
+            ("SPEECH_THERAPY", salt, 20, 40),
+        ):
             if rng.random() < p:
                 start = daytime(rng, day, 9, 16)
                 if start + HOUR < until:
                     minutes = float(rng.integers(lo, hi + 1))
-                    rec.activity(patient, encounter, ITEM[item], start,
-                                 start + int(minutes) * MINUTE, minutes=minutes)
+                    rec.activity(
+                        patient,
+                        encounter,
+                        ITEM[item],
+                        start,
+                        start + int(minutes) * MINUTE,
+                        minutes=minutes,
+                    )
         day += DAY

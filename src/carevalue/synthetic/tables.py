@@ -19,8 +19,14 @@ from carevalue.synthetic.identifiers import format_ids
 from carevalue.synthetic.population import Population
 from carevalue.synthetic.timeline import format_dates, format_timestamps
 
-ARROW_TYPES = {"text": pa.string(), "integer": pa.int64(), "number": pa.float64(),
-               "date": pa.string(), "timestamp": pa.string(), "json": pa.string()}
+ARROW_TYPES = {
+    "text": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "date": pa.string(),
+    "timestamp": pa.string(),
+    "json": pa.string(),
+}
 
 # Extra columns the generator writes beyond the contract (the contract keeps extras).
 EXTRA_COLUMNS: dict[str, tuple[tuple[str, pa.DataType, str], ...]] = {
@@ -45,8 +51,9 @@ def schema(feed: str) -> pa.Schema:
 
 def _vocab(values: np.ndarray, vocabulary: tuple) -> pa.Array:
     """Strings from small integer codes; a negative code is null."""
-    return pc.take(pa.array(list(vocabulary), pa.string()),
-                   pa.array(values.astype(np.int64), mask=values < 0))
+    return pc.take(
+        pa.array(list(vocabulary), pa.string()), pa.array(values.astype(np.int64), mask=values < 0)
+    )
 
 
 def _nullable_int(values: np.ndarray) -> pa.Array:
@@ -64,15 +71,18 @@ def _table(feed: str, columns: dict[str, pa.Array]) -> pa.Table:
 
 def patients_table(pop: Population) -> pa.Table:
     nhs = pop.nhs_number
-    return _table("patients", {
-        "patient_id": format_ids("P", pop.index + 1),
-        "nhs_number": pa.array(nhs.astype(str), mask=nhs < 0),
-        "birth_date": format_dates(pop.birth),
-        "sex": _vocab(pop.sex, SEX_VOCABULARY),
-        "ethnicity": _vocab(pop.ethnicity, feeds.ETHNIC_CATEGORIES),
-        "imd_decile": _nullable_int(pop.imd),
-        "death_date": format_dates(pop.death),
-    })
+    return _table(
+        "patients",
+        {
+            "patient_id": format_ids("P", pop.index + 1),
+            "nhs_number": pa.array(nhs.astype(str), mask=nhs < 0),
+            "birth_date": format_dates(pop.birth),
+            "sex": _vocab(pop.sex, SEX_VOCABULARY),
+            "ethnicity": _vocab(pop.ethnicity, feeds.ETHNIC_CATEGORIES),
+            "imd_decile": _nullable_int(pop.imd),
+            "death_date": format_dates(pop.death),
+        },
+    )
 
 
 def _patient_ids(pop: Population, local: np.ndarray) -> pa.Array:
@@ -81,17 +91,20 @@ def _patient_ids(pop: Population, local: np.ndarray) -> pa.Array:
 
 def encounters_table(pop: Population, cols: ChunkColumns) -> pa.Table:
     e = cols["encounters"]
-    return _table("encounters", {
-        "encounter_id": format_ids("E", e["number"]),
-        "patient_id": _patient_ids(pop, e["patient"]),
-        "setting": _vocab(e["setting"], feeds.SETTINGS),
-        "admission_method": _vocab(e["admission_method"], feeds.ADMISSION_METHODS),
-        "start_at": format_timestamps(e["start"]),
-        "end_at": format_timestamps(e["end"]),
-        "site": _vocab(e["site"], codes.SITES),
-        "specialty": _vocab(e["specialty"], codes.SPECIALTIES),
-        "discharge_destination": _vocab(e["discharge"], feeds.DISCHARGE_DESTINATIONS),
-    })
+    return _table(
+        "encounters",
+        {
+            "encounter_id": format_ids("E", e["number"]),
+            "patient_id": _patient_ids(pop, e["patient"]),
+            "setting": _vocab(e["setting"], feeds.SETTINGS),
+            "admission_method": _vocab(e["admission_method"], feeds.ADMISSION_METHODS),
+            "start_at": format_timestamps(e["start"]),
+            "end_at": format_timestamps(e["end"]),
+            "site": _vocab(e["site"], codes.SITES),
+            "specialty": _vocab(e["specialty"], codes.SPECIALTIES),
+            "discharge_destination": _vocab(e["discharge"], feeds.DISCHARGE_DESTINATIONS),
+        },
+    )
 
 
 def diagnoses_table(pop: Population, cols: ChunkColumns) -> tuple[pa.Table, int]:
@@ -102,14 +115,17 @@ def diagnoses_table(pop: Population, cols: ChunkColumns) -> tuple[pa.Table, int]
     undotted = _vocab(d["code"], codes.DIAGNOSIS_CODES_UNDOTTED)
     code = pc.if_else(pa.array(south), undotted, canonical)
     n_undotted = int((south & np.array(codes.HAS_DOT, dtype=bool)[d["code"]]).sum())
-    table = _table("diagnoses", {
-        "encounter_id": format_ids("E", d["encounter"]),
-        "patient_id": _patient_ids(pop, d["patient"]),
-        "code_system": _vocab(d["code"], codes.DIAGNOSIS_SYSTEM),
-        "code": code,
-        "position": pa.array(d["position"].astype(np.int64)),
-        "recorded_at": format_timestamps(d["recorded_at"]),
-    })
+    table = _table(
+        "diagnoses",
+        {
+            "encounter_id": format_ids("E", d["encounter"]),
+            "patient_id": _patient_ids(pop, d["patient"]),
+            "code_system": _vocab(d["code"], codes.DIAGNOSIS_SYSTEM),
+            "code": code,
+            "position": pa.array(d["position"].astype(np.int64)),
+            "recorded_at": format_timestamps(d["recorded_at"]),
+        },
+    )
     return table, n_undotted
 
 
@@ -128,27 +144,29 @@ def activities_table(pop: Population, cols: ChunkColumns, faults: FaultResult) -
         start = pc.if_else(pa.array(faults.impossible_date), month13, start)
     weight = np.array([np.nan if i.relative_weight is None else i.relative_weight for i in cat])
     level = np.array([-1 if i.care_level is None else i.care_level for i in cat])
-    issue = np.where(catalogue.IS_PHARMACY[item], catalogue.UNIT_COST[item] * a["quantity"],
-                     np.nan)
-    return _table("activities", {
-        "activity_id": format_ids("A", a["number"]),
-        "patient_id": _patient_ids(pop, a["patient"]),
-        "encounter_id": format_ids("E", np.maximum(a["encounter"], 0), null=a["encounter"] < 0),
-        "activity_type": from_item("activity_type"),
-        "code_system": from_item("code_system"),
-        "code": from_item("code"),
-        "start_at": start,
-        "end_at": format_timestamps(a["end"]),
-        "minutes": _number(a["minutes"]),
-        "quantity": _number(a["quantity"]),
-        "department": from_item("department"),
-        "cost_centre": from_item("cost_centre"),
-        "resource_group": from_item("resource_group"),
-        "staff_present": _nullable_int(a["staff_present"]),
-        "care_level": _nullable_int(level[item]),
-        "relative_weight": _number(weight[item]),
-        "issue_value": _number(issue),
-    })
+    issue = np.where(catalogue.IS_PHARMACY[item], catalogue.UNIT_COST[item] * a["quantity"], np.nan)
+    return _table(
+        "activities",
+        {
+            "activity_id": format_ids("A", a["number"]),
+            "patient_id": _patient_ids(pop, a["patient"]),
+            "encounter_id": format_ids("E", np.maximum(a["encounter"], 0), null=a["encounter"] < 0),
+            "activity_type": from_item("activity_type"),
+            "code_system": from_item("code_system"),
+            "code": from_item("code"),
+            "start_at": start,
+            "end_at": format_timestamps(a["end"]),
+            "minutes": _number(a["minutes"]),
+            "quantity": _number(a["quantity"]),
+            "department": from_item("department"),
+            "cost_centre": from_item("cost_centre"),
+            "resource_group": from_item("resource_group"),
+            "staff_present": _nullable_int(a["staff_present"]),
+            "care_level": _nullable_int(level[item]),
+            "relative_weight": _number(weight[item]),
+            "issue_value": _number(issue),
+        },
+    )
 
 
 def observations_table(pop: Population, cols: ChunkColumns, faults: FaultResult) -> pa.Table:
@@ -157,24 +175,30 @@ def observations_table(pop: Population, cols: ChunkColumns, faults: FaultResult)
     units = tuple(unit_index)
     unit_of_code = np.array([unit_index[u] if u else -1 for u in codes.OBSERVATION_UNIT])
     unit = np.where(np.isnan(o["value_num"]), -1, unit_of_code[o["code"]])
-    return _table("observations", {
-        "patient_id": _patient_ids(pop, o["patient"]),
-        "encounter_id": format_ids("E", np.maximum(o["encounter"], 0), null=o["encounter"] < 0),
-        "observed_at": format_timestamps(o["observed_at"]),
-        "code": _vocab(o["code"], codes.OBSERVATION_CODES),
-        "value_num": _number(o["value_num"]),
-        "value_text": _vocab(o["value_text"], codes.OBSERVATION_TEXTS),
-        "unit": _vocab(unit, units),
-    })
+    return _table(
+        "observations",
+        {
+            "patient_id": _patient_ids(pop, o["patient"]),
+            "encounter_id": format_ids("E", np.maximum(o["encounter"], 0), null=o["encounter"] < 0),
+            "observed_at": format_timestamps(o["observed_at"]),
+            "code": _vocab(o["code"], codes.OBSERVATION_CODES),
+            "value_num": _number(o["value_num"]),
+            "value_text": _vocab(o["value_text"], codes.OBSERVATION_TEXTS),
+            "unit": _vocab(unit, units),
+        },
+    )
 
 
 def prom_responses_table(pop: Population, cols: ChunkColumns) -> pa.Table:
     p = cols["prom_responses"]
-    return _table("prom_responses", {
-        "response_id": format_ids("R", p["number"]),
-        "patient_id": _patient_ids(pop, p["patient"]),
-        "instrument": _vocab(p["instrument"], codes.PROM_INSTRUMENTS),
-        "collected_at": format_timestamps(p["collected_at"]),
-        "items": pa.array(list(p["items"]), pa.string()),
-        "mode": _vocab(p["mode"], feeds.PROM_MODES),
-    })
+    return _table(
+        "prom_responses",
+        {
+            "response_id": format_ids("R", p["number"]),
+            "patient_id": _patient_ids(pop, p["patient"]),
+            "instrument": _vocab(p["instrument"], codes.PROM_INSTRUMENTS),
+            "collected_at": format_timestamps(p["collected_at"]),
+            "items": pa.array(list(p["items"]), pa.string()),
+            "mode": _vocab(p["mode"], feeds.PROM_MODES),
+        },
+    )

@@ -34,9 +34,19 @@ def episode_value(
     """``episodes``: the pack's episodes (segments, periods, ``cm_`` columns);
     ``outcomes``: its ``episode_outcomes`` rows (with ``expected``); ``stage_costs``:
     episode_id, stage, amount (one costing method)."""
-    frame = episodes[["episode_id", "condition", "patient_id", "index_date", "cycle_complete",
-                      *[c for c in SEGMENT_COLUMNS if c != "imd_quintile"], "imd_decile", *PERIOD_COLUMNS,
-                      *[c for c in episodes.columns if c.startswith("cm_") and "__" not in c]]].copy()
+    frame = episodes[
+        [
+            "episode_id",
+            "condition",
+            "patient_id",
+            "index_date",
+            "cycle_complete",
+            *[c for c in SEGMENT_COLUMNS if c != "imd_quintile"],
+            "imd_decile",
+            *PERIOD_COLUMNS,
+            *[c for c in episodes.columns if c.startswith("cm_") and "__" not in c],
+        ]
+    ].copy()
     frame["imd_quintile"] = ((frame["imd_decile"] + 1) // 2).astype("Int64")
     costs = stage_costs.groupby(["episode_id", "stage"], as_index=False)["amount"].sum()
     costs["amount"] = costs["amount"].astype("float64")
@@ -46,7 +56,11 @@ def episode_value(
         if equation.cost.scope == "whole_cycle":
             frame[f"cost__{equation.id}"] = frame["cost_whole_cycle"]
         else:
-            scoped = costs[costs["stage"].isin(equation.cost.stages)].groupby("episode_id")["amount"].sum()
+            scoped = (
+                costs[costs["stage"].isin(equation.cost.stages)]
+                .groupby("episode_id")["amount"]
+                .sum()
+            )
             frame[f"cost__{equation.id}"] = frame["episode_id"].map(scoped).fillna(0.0)
 
     measured = outcomes[outcomes["status"] == MEASURED]
@@ -55,9 +69,13 @@ def episode_value(
         frame[f"out__{outcome.id}"] = frame["episode_id"].map(mine["value"]).astype("float64")
         every = outcomes[outcomes["outcome_id"] == outcome.id].set_index("episode_id")
         frame[f"status__{outcome.id}"] = frame["episode_id"].map(every["status"])
-        frame[f"complete__{outcome.id}"] = frame["episode_id"].map(every["follow_up_complete"]).fillna(False).astype(bool)
+        frame[f"complete__{outcome.id}"] = (
+            frame["episode_id"].map(every["follow_up_complete"]).fillna(False).astype(bool)
+        )
         if outcome.risk_model is not None:
-            frame[f"exp__{outcome.id}"] = frame["episode_id"].map(every["expected"]).astype("float64")
+            frame[f"exp__{outcome.id}"] = (
+                frame["episode_id"].map(every["expected"]).astype("float64")
+            )
     scales = outcome_scales(pack, frame)
     for equation in pack.value_equations:
         frame[f"num__{equation.id}"] = numerator(frame, equation.numerator, scales)

@@ -28,10 +28,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from carevalue.value.episode_value import SEGMENT_COLUMNS
 from carevalue.stats import spc
 from carevalue.stats.funnel import LIMIT_COLUMNS, OD_COLUMNS, funnel
 from carevalue.stats.warnings import ShortSeriesWarning
+from carevalue.value.episode_value import SEGMENT_COLUMNS
 
 # The run's tables, in the order charts_for_run returns them.
 CHART_TABLES = ("metric_spc", "metric_spc_icons", "metric_funnel")
@@ -49,37 +49,125 @@ MIN_FUNNEL_GROUPS = 3
 OE_SUFFIX = "__oe"
 
 SPC_COLUMNS = [
-    "condition", "metric", "segment_type", "segment", "date", "n", "gap", "y", "mean", "lpl", "upl",
-    "nlpl", "nupl", "point_type", "special_cause_flag", "rule", "rebase_group", "improvement", "target",
-    "variation", "short_series", "note",
+    "condition",
+    "metric",
+    "segment_type",
+    "segment",
+    "date",
+    "n",
+    "gap",
+    "y",
+    "mean",
+    "lpl",
+    "upl",
+    "nlpl",
+    "nupl",
+    "point_type",
+    "special_cause_flag",
+    "rule",
+    "rebase_group",
+    "improvement",
+    "target",
+    "variation",
+    "short_series",
+    "note",
 ]
 ICON_COLUMNS = [
-    "condition", "metric", "segment_type", "segment", "improvement", "charted", "months", "observed",
-    "first_observed", "last_observed", "latest_y", "rebase_groups", "mean", "lpl", "upl", "target",
-    "variation", "assurance", "short_series", "note",
+    "condition",
+    "metric",
+    "segment_type",
+    "segment",
+    "improvement",
+    "charted",
+    "months",
+    "observed",
+    "first_observed",
+    "last_observed",
+    "latest_y",
+    "rebase_groups",
+    "mean",
+    "lpl",
+    "upl",
+    "target",
+    "variation",
+    "assurance",
+    "short_series",
+    "note",
 ]
 # Column types, so that an empty table still has them (the warehouse needs a type per column).
 _TEXT = object
 SPC_TYPES = {
-    "date": "datetime64[ns]", "n": "int64", "y": float, "mean": float, "lpl": float, "upl": float,
-    "nlpl": float, "nupl": float, "special_cause_flag": bool, "rebase_group": "int64", "target": float,
+    "date": "datetime64[ns]",
+    "n": "int64",
+    "y": float,
+    "mean": float,
+    "lpl": float,
+    "upl": float,
+    "nlpl": float,
+    "nupl": float,
+    "special_cause_flag": bool,
+    "rebase_group": "int64",
+    "target": float,
     "short_series": bool,
 }
 ICON_TYPES = {
-    "charted": bool, "months": "int64", "observed": "int64", "first_observed": "datetime64[ns]",
-    "last_observed": "datetime64[ns]", "latest_y": float, "rebase_groups": "int64", "mean": float,
-    "lpl": float, "upl": float, "target": float, "short_series": bool,
+    "charted": bool,
+    "months": "int64",
+    "observed": "int64",
+    "first_observed": "datetime64[ns]",
+    "last_observed": "datetime64[ns]",
+    "latest_y": float,
+    "rebase_groups": "int64",
+    "mean": float,
+    "lpl": float,
+    "upl": float,
+    "target": float,
+    "short_series": bool,
 }
 FUNNEL_TYPES = {
-    "n": "int64", "numerator": float, "denominator": float, "rr": float,
-    **dict.fromkeys(LIMIT_COLUMNS + OD_COLUMNS, float), "outlier": bool, "outlier_high": bool,
-    "outlier_low": bool, "z": float, "trimmed": bool, "n_groups": "int64", "phi": float, "tau2": float,
-    "target": float, "adjusted": bool,
+    "n": "int64",
+    "numerator": float,
+    "denominator": float,
+    "rr": float,
+    **dict.fromkeys(LIMIT_COLUMNS + OD_COLUMNS, float),
+    "outlier": bool,
+    "outlier_high": bool,
+    "outlier_low": bool,
+    "z": float,
+    "trimmed": bool,
+    "n_groups": "int64",
+    "phi": float,
+    "tau2": float,
+    "target": float,
+    "adjusted": bool,
 }
 FUNNEL_COLUMNS = [
-    "condition", "metric", "metric_kind", "period_type", "period", "segment_type", "segment", "n",
-    "data_type", "sr_method", "numerator", "denominator", "rr", *LIMIT_COLUMNS, *OD_COLUMNS, "outlier",
-    "outlier_high", "outlier_low", "z", "trimmed", "n_groups", "phi", "tau2", "target", "adjusted", "note",
+    "condition",
+    "metric",
+    "metric_kind",
+    "period_type",
+    "period",
+    "segment_type",
+    "segment",
+    "n",
+    "data_type",
+    "sr_method",
+    "numerator",
+    "denominator",
+    "rr",
+    *LIMIT_COLUMNS,
+    *OD_COLUMNS,
+    "outlier",
+    "outlier_high",
+    "outlier_low",
+    "z",
+    "trimmed",
+    "n_groups",
+    "phi",
+    "tau2",
+    "target",
+    "adjusted",
+    "note",
 ]
 
 
@@ -159,7 +247,14 @@ def spc_charts(
         improvement = directions.get((condition, metric), DEFAULT_DIRECTION)
         target = None if targets is None else targets.get((condition, metric))
         blocks.append(
-            _chart_block(condition, metric, grid, changes[changes["condition"] == condition], improvement, target)
+            _chart_block(
+                condition,
+                metric,
+                grid,
+                changes[changes["condition"] == condition],
+                improvement,
+                target,
+            )
         )
     columns = {name: np.concatenate([block[name] for block in blocks]) for name in SPC_COLUMNS}
     return pd.DataFrame(columns)
@@ -200,7 +295,9 @@ def spc_icons(charts: pd.DataFrame) -> pd.DataFrame:
         note=("note", "first"),
     )
     seen = observed.groupby("_series", sort=True).agg(
-        observed=("y", "size"), first_observed=("date", "first"), last_observed=("date", "last"),
+        observed=("y", "size"),
+        first_observed=("date", "first"),
+        last_observed=("date", "last"),
         latest_y=("y", "last"),
     )
     icons = icons.join(seen)
@@ -240,7 +337,10 @@ def _monthly_rows(metric_series: pd.DataFrame) -> pd.DataFrame:
     parsed = pd.to_datetime(periods, format="%Y-%m", errors="coerce")
     month_of = pd.Series((parsed.year - 1970) * 12 + parsed.month - 1, index=periods)
     months = rows["period"].astype("string").map(month_of)
-    rows = rows.loc[months.notna(), ["condition", "metric", "segment_type", "segment", "n", "suppressed", "value"]]
+    rows = rows.loc[
+        months.notna(),
+        ["condition", "metric", "segment_type", "segment", "n", "suppressed", "value"],
+    ]
     return rows.assign(_month=months[months.notna()].astype("int64"))
 
 
@@ -281,7 +381,11 @@ def _blocks(monthly: pd.DataFrame):
     """One _Block per condition x metric. Sorting and converting the columns once for all
     blocks keeps the cost per block to array slicing, which matters with thousands of
     series."""
-    type_rank = monthly["segment_type"].map({t: i for i, t in enumerate(SEGMENT_ORDER)}).fillna(len(SEGMENT_ORDER))
+    type_rank = (
+        monthly["segment_type"]
+        .map({t: i for i, t in enumerate(SEGMENT_ORDER)})
+        .fillna(len(SEGMENT_ORDER))
+    )
     keys = ["condition", "metric", "_type_rank", "segment_type", "segment", "_month"]
     rows = monthly.assign(_type_rank=type_rank).sort_values(keys, kind="stable")
     series = rows.groupby(keys[:-1], sort=False, dropna=False).ngroup().to_numpy()
@@ -332,7 +436,9 @@ class _Grid:
         self.n = np.zeros(shape, dtype=np.int64)
         self.n.flat[cell] = rows["n"]
         self.gap = np.full(shape, GAP_NO_EPISODES, dtype=object)
-        self.gap.flat[cell] = np.where(suppressed, GAP_SUPPRESSED, np.where(np.isnan(value), GAP_NO_VALUE, None))
+        self.gap.flat[cell] = np.where(
+            suppressed, GAP_SUPPRESSED, np.where(np.isnan(value), GAP_NO_VALUE, None)
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -399,7 +505,9 @@ def _rebase_marks(grid: _Grid, changes: pd.DataFrame, chartable: np.ndarray):
     return marks, refused
 
 
-def _chart_block(condition, metric, grid: _Grid, changes, improvement: str, target) -> dict[str, np.ndarray]:
+def _chart_block(
+    condition, metric, grid: _Grid, changes, improvement: str, target
+) -> dict[str, np.ndarray]:
     """Every series of one condition x metric, charted in one xmr call."""
     n_series, n_months = grid.shape
     size = n_series * n_months
@@ -409,9 +517,13 @@ def _chart_block(condition, metric, grid: _Grid, changes, improvement: str, targ
     group = np.cumsum(marks, axis=1)
 
     out = {
-        "mean": np.full(size, np.nan), "lpl": np.full(size, np.nan), "upl": np.full(size, np.nan),
-        "nlpl": np.full(size, np.nan), "nupl": np.full(size, np.nan),
-        "point_type": np.full(size, None, dtype=object), "special_cause_flag": np.zeros(size, dtype=bool),
+        "mean": np.full(size, np.nan),
+        "lpl": np.full(size, np.nan),
+        "upl": np.full(size, np.nan),
+        "nlpl": np.full(size, np.nan),
+        "nupl": np.full(size, np.nan),
+        "point_type": np.full(size, None, dtype=object),
+        "special_cause_flag": np.zeros(size, dtype=bool),
         "rule": np.full(size, None, dtype=object),
     }
     variation = np.full(n_series, None, dtype=object)
@@ -424,7 +536,9 @@ def _chart_block(condition, metric, grid: _Grid, changes, improvement: str, targ
             out[column][positions] = chart[column].to_numpy()
         # xmr calls a gap "common_cause"; here a month without a value has no point type,
         # so nobody reads a suppressed month as ordinary variation.
-        out["point_type"][positions] = np.where(chart["y"].isna(), None, _labels(chart["point_type"]))
+        out["point_type"][positions] = np.where(
+            chart["y"].isna(), None, _labels(chart["point_type"])
+        )
         out["rule"][positions] = _labels(chart["rule"])
         for facet, icon in spc.variation(chart).items():
             variation[facet] = icon
@@ -451,7 +565,9 @@ def _chart_block(condition, metric, grid: _Grid, changes, improvement: str, targ
     }
 
 
-def _xmr(grid: _Grid, charted: np.ndarray, marks: np.ndarray, improvement: str, target) -> pd.DataFrame:
+def _xmr(
+    grid: _Grid, charted: np.ndarray, marks: np.ndarray, improvement: str, target
+) -> pd.DataFrame:
     """spc.xmr over the charted series, facet = the series' row in the grid.
 
     Dates are month numbers rather than timestamps: xmr matches rebase dates per facet,
@@ -486,13 +602,17 @@ def _short_series(y: np.ndarray, group: np.ndarray) -> np.ndarray:
     observed = ~np.isnan(y)
     n_groups = n_months + 1
     key = (np.arange(n_series)[:, None] * n_groups + group).ravel()
-    counts = np.bincount(key[observed.ravel()], minlength=n_series * n_groups).reshape(n_series, n_groups)
+    counts = np.bincount(key[observed.ravel()], minlength=n_series * n_groups).reshape(
+        n_series, n_groups
+    )
     exists = np.zeros((n_series, n_groups), dtype=bool)
     exists[np.arange(n_series)[:, None], group] = True
     return ((counts < spc.SHORT_SERIES_POINTS) & exists).any(axis=1)
 
 
-def _notes(chartable: np.ndarray, periods: _Periods, refused: np.ndarray, grid: _Grid) -> np.ndarray:
+def _notes(
+    chartable: np.ndarray, periods: _Periods, refused: np.ndarray, grid: _Grid
+) -> np.ndarray:
     notes = np.full(len(chartable), None, dtype=object)
     n_observed = periods.observed[:, -1]
     notes[~chartable] = np.where(
@@ -549,12 +669,16 @@ def _funnel_cells(metric_series: pd.DataFrame, period_type: str, segment_types) 
     """The rows that can enter a funnel, with ``data_type`` and the funnel's
     ``_numerator`` and ``_denominator``."""
     rows = metric_series[
-        (metric_series["period_type"] == period_type) & metric_series["segment_type"].isin(segment_types)
+        (metric_series["period_type"] == period_type)
+        & metric_series["segment_type"].isin(segment_types)
     ]
-    kinds = metric_series.drop_duplicates(["condition", "metric"]).set_index(["condition", "metric"])["metric_kind"]
+    kinds = metric_series.drop_duplicates(["condition", "metric"]).set_index(
+        ["condition", "metric"]
+    )["metric_kind"]
     base = rows["metric"].str.removesuffix(OE_SUFFIX)
     base_kind = pd.Series(
-        kinds.reindex(pd.MultiIndex.from_arrays([rows["condition"], base])).to_numpy(), index=rows.index
+        kinds.reindex(pd.MultiIndex.from_arrays([rows["condition"], base])).to_numpy(),
+        index=rows.index,
     )
     is_rate = rows["metric_kind"] == "rate"
     is_event_ratio = (rows["metric_kind"] == "observed_expected") & (base_kind == "rate")
@@ -562,7 +686,9 @@ def _funnel_cells(metric_series: pd.DataFrame, period_type: str, segment_types) 
         data_type=np.where(is_rate[is_rate | is_event_ratio], "PR", "SR"),
     )
     rows["_numerator"] = rows["numerator"].astype(float)
-    rows["_denominator"] = np.where(rows["data_type"] == "SR", rows["expected"], rows["denominator"]).astype(float)
+    rows["_denominator"] = np.where(
+        rows["data_type"] == "SR", rows["expected"], rows["denominator"]
+    ).astype(float)
     usable = (
         ~rows["suppressed"].fillna(False).astype(bool)
         & np.isfinite(rows["_numerator"])
@@ -578,7 +704,9 @@ def _one_funnel(cell: pd.DataFrame, sr_method: str, limit: int) -> pd.DataFrame:
     labels = cell["segment"].to_numpy(dtype=object)
     note = None
     try:
-        result = funnel(numerator, denominator, labels, data_type=data_type, sr_method=sr_method, limit=limit)
+        result = funnel(
+            numerator, denominator, labels, data_type=data_type, sr_method=sr_method, limit=limit
+        )
     except ValueError:
         # On the SHMI log scale a segment with no events sits at minus infinity, and with
         # few segments nothing trims it away, so overdispersion cannot be estimated. Judge
@@ -586,16 +714,31 @@ def _one_funnel(cell: pd.DataFrame, sr_method: str, limit: int) -> pd.DataFrame:
         if not (data_type == "SR" and sr_method == "SHMI" and (numerator == 0).any()):
             raise
         result = funnel(
-            numerator, denominator, labels, data_type=data_type, sr_method=sr_method, limit=limit,
+            numerator,
+            denominator,
+            labels,
+            data_type=data_type,
+            sr_method=sr_method,
+            limit=limit,
             draw_adjusted=False,
         )
         note = "overdispersion not estimated: a segment has no observed events (SHMI log scale)"
     attrs = result.attrs
     first = cell.iloc[0]
     return result.rename(columns={"group": "segment"}).assign(
-        condition=first["condition"], metric=first["metric"], metric_kind=first["metric_kind"],
-        period_type=first["period_type"], period=first["period"], segment_type=first["segment_type"],
-        n=cell["n"].to_numpy(), data_type=data_type, sr_method=sr_method if data_type == "SR" else None,
-        n_groups=len(result), phi=attrs["phi"], tau2=attrs["tau2"], target=attrs["target"],
-        adjusted=attrs["adjusted"], note=note,
+        condition=first["condition"],
+        metric=first["metric"],
+        metric_kind=first["metric_kind"],
+        period_type=first["period_type"],
+        period=first["period"],
+        segment_type=first["segment_type"],
+        n=cell["n"].to_numpy(),
+        data_type=data_type,
+        sr_method=sr_method if data_type == "SR" else None,
+        n_groups=len(result),
+        phi=attrs["phi"],
+        tau2=attrs["tau2"],
+        target=attrs["target"],
+        adjusted=attrs["adjusted"],
+        note=note,
     )

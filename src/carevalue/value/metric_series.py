@@ -30,14 +30,36 @@ from carevalue.disclosure import suppress_small_cells
 from carevalue.outcomes import MEASURED, MISSING
 from carevalue.packs.model import ConditionPack
 from carevalue.value import intervals
-from carevalue.value.episode_value import PERIOD_COLUMNS, SEGMENT_COLUMNS, complete_values, is_binary
+from carevalue.value.episode_value import (
+    PERIOD_COLUMNS,
+    SEGMENT_COLUMNS,
+    complete_values,
+    is_binary,
+)
 
 ALL = "all"
 UNITS = {"length_of_stay": "days", "days_at_home": "days", "qaly": "QALYs"}
 FIGURES = ("value", "lower", "upper", "numerator", "denominator", "expected")
 COLUMNS = [
-    "condition", "metric", "label", "metric_kind", "period_type", "period", "segment_type", "segment", "n",
-    "n_due", "n_used", "numerator", "denominator", "expected", "value", "lower", "upper", "suppressed", "note",
+    "condition",
+    "metric",
+    "label",
+    "metric_kind",
+    "period_type",
+    "period",
+    "segment_type",
+    "segment",
+    "n",
+    "n_due",
+    "n_used",
+    "numerator",
+    "denominator",
+    "expected",
+    "value",
+    "lower",
+    "upper",
+    "suppressed",
+    "note",
 ]
 
 
@@ -55,15 +77,29 @@ def cells(frame: pd.DataFrame):
             for key, positions in labels.groupby(keys, sort=True).indices.items():
                 key = key if isinstance(key, tuple) else (key,)
                 values = dict(zip(keys, key, strict=True))
-                yield period_type, values.get(period_type, ALL), segment_type, values.get(segment_type, ALL), positions
+                yield (
+                    period_type,
+                    values.get(period_type, ALL),
+                    segment_type,
+                    values.get(segment_type, ALL),
+                    positions,
+                )
 
 
 def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
     columns = _Columns(pack, frame.reset_index(drop=True))
     records = []
-    for period_type, period, segment_type, segment, positions in cells(frame.reset_index(drop=True)):
-        where = {"condition": pack.id, "period_type": period_type, "period": period,
-                 "segment_type": segment_type, "segment": segment, "n": len(positions)}
+    for period_type, period, segment_type, segment, positions in cells(
+        frame.reset_index(drop=True)
+    ):
+        where = {
+            "condition": pack.id,
+            "period_type": period_type,
+            "period": period,
+            "segment_type": segment_type,
+            "segment": segment,
+            "n": len(positions),
+        }
         for record in cell_metrics(pack, columns, positions):
             records.append({**where, **record})
     series = pd.DataFrame.from_records(records)
@@ -72,7 +108,9 @@ def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
             series[column] = np.nan
     series["label"] = series["metric"].map(metric_labels(pack))
     series["n_used"] = series["n_used"].astype("int64")
-    series = suppress_small_cells(series[COLUMNS], pack.reporting.min_cell, count="n_used", figures=FIGURES)
+    series = suppress_small_cells(
+        series[COLUMNS], pack.reporting.min_cell, count="n_used", figures=FIGURES
+    )
     empty = series["n_used"] == 0
     series.loc[empty, "note"] = np.where(
         series.loc[empty, "metric_kind"] == "observed_expected",
@@ -82,14 +120,18 @@ def metric_series(pack: ConditionPack, frame: pd.DataFrame) -> pd.DataFrame:
     return series[COLUMNS]
 
 
-def group_metrics(pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] = ()) -> pd.DataFrame:
+def group_metrics(
+    pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Every metric of ``frame``'s episodes per group of ``by`` (everyone when empty), with
     the definitions, intervals and small-number suppression of :func:`metric_series`: the
     web app's filtered figures come from here, so every audience sees the same numbers."""
     frame = frame.reset_index(drop=True)
     keys = list(by)
     if frame.empty:
-        return pd.DataFrame(columns=["condition", *keys, "metric", "label", "metric_kind", *COLUMNS[8:]])
+        return pd.DataFrame(
+            columns=["condition", *keys, "metric", "label", "metric_kind", *COLUMNS[8:]]
+        )
     columns = _Columns(pack, frame)
     if keys:
         labels = pd.DataFrame({key: _labels(frame[key]) for key in keys})
@@ -108,7 +150,9 @@ def group_metrics(pack: ConditionPack, frame: pd.DataFrame, by: tuple[str, ...] 
             out[column] = np.nan
     out["label"] = out["metric"].map(metric_labels(pack))
     out["n_used"] = out["n_used"].astype("int64")
-    return suppress_small_cells(out[wanted], pack.reporting.min_cell, count="n_used", figures=FIGURES)
+    return suppress_small_cells(
+        out[wanted], pack.reporting.min_cell, count="n_used", figures=FIGURES
+    )
 
 
 def _labels(column: pd.Series) -> pd.Series:
@@ -120,7 +164,10 @@ def _labels(column: pd.Series) -> pd.Series:
 
 def metric_labels(pack: ConditionPack) -> dict[str, str]:
     """What each metric is called on a chart or in a table, in the pack's own words."""
-    labels = {"cost_mean": "Mean cost of the care cycle", "cost_median": "Median cost of the care cycle"}
+    labels = {
+        "cost_mean": "Mean cost of the care cycle",
+        "cost_median": "Median cost of the care cycle",
+    }
     for outcome in pack.outcomes:
         unit = UNITS.get(outcome.kind) or getattr(outcome, "unit", None)
         labels[outcome.id] = f"{outcome.name} ({unit})" if unit else outcome.name
@@ -135,16 +182,25 @@ class _Columns:
     """The episode_value columns as numpy arrays, read once for every cell."""
 
     def __init__(self, pack: ConditionPack, frame: pd.DataFrame):
-        self.value = {o.id: complete_values(frame, o.id).to_numpy(dtype=float) for o in pack.outcomes}
+        self.value = {
+            o.id: complete_values(frame, o.id).to_numpy(dtype=float) for o in pack.outcomes
+        }
         self.due = {
-            o.id: frame[f"status__{o.id}"].isin([MEASURED, MISSING]).to_numpy() for o in pack.outcomes
+            o.id: frame[f"status__{o.id}"].isin([MEASURED, MISSING]).to_numpy()
+            for o in pack.outcomes
         }
         self.expected = {
-            o.id: frame[f"exp__{o.id}"].to_numpy(dtype=float) for o in pack.outcomes if o.risk_model is not None
+            o.id: frame[f"exp__{o.id}"].to_numpy(dtype=float)
+            for o in pack.outcomes
+            if o.risk_model is not None
         }
         self.cost = frame["cost_whole_cycle"].to_numpy(dtype=float)
-        self.good = {e.id: frame[f"num__{e.id}"].to_numpy(dtype=float) for e in pack.value_equations}
-        self.spent = {e.id: frame[f"cost__{e.id}"].to_numpy(dtype=float) for e in pack.value_equations}
+        self.good = {
+            e.id: frame[f"num__{e.id}"].to_numpy(dtype=float) for e in pack.value_equations
+        }
+        self.spent = {
+            e.id: frame[f"cost__{e.id}"].to_numpy(dtype=float) for e in pack.value_equations
+        }
 
 
 def _present(*arrays: np.ndarray) -> list[np.ndarray]:
@@ -164,42 +220,113 @@ def cell_metrics(pack: ConditionPack, columns: _Columns, positions: np.ndarray) 
             events = float(values.sum())
             lower, upper = intervals.wilson(events, len(values))
             value = events / len(values) if len(values) else np.nan
-            out.append({**base, "metric_kind": "rate", "numerator": events, "denominator": len(values),
-                        "value": value, "lower": lower, "upper": upper})
+            out.append(
+                {
+                    **base,
+                    "metric_kind": "rate",
+                    "numerator": events,
+                    "denominator": len(values),
+                    "value": value,
+                    "lower": lower,
+                    "upper": upper,
+                }
+            )
         else:
             mean, lower, upper = intervals.mean_t(values)
-            out.append({**base, "metric_kind": "mean", "numerator": float(values.sum()),
-                        "denominator": len(values), "value": mean, "lower": lower, "upper": upper})
+            out.append(
+                {
+                    **base,
+                    "metric_kind": "mean",
+                    "numerator": float(values.sum()),
+                    "denominator": len(values),
+                    "value": mean,
+                    "lower": lower,
+                    "upper": upper,
+                }
+            )
         if outcome.risk_model is not None:
-            observed, expected = _present(columns.value[outcome.id][positions], columns.expected[outcome.id][positions])
+            observed, expected = _present(
+                columns.value[outcome.id][positions], columns.expected[outcome.id][positions]
+            )
             if is_binary(outcome):
-                ratio, lower, upper = intervals.poisson_ratio(float(observed.sum()), float(expected.sum()))
+                ratio, lower, upper = intervals.poisson_ratio(
+                    float(observed.sum()), float(expected.sum())
+                )
             else:
                 ratio, lower, upper = intervals.ratio_of_sums(observed, expected)
-            out.append({"metric": f"{outcome.id}__oe", "metric_kind": "observed_expected", "n_due": n_due,
-                        "n_used": len(observed),
-                        "numerator": float(observed.sum()), "denominator": len(observed),
-                        "expected": float(expected.sum()), "value": ratio, "lower": lower, "upper": upper})
+            out.append(
+                {
+                    "metric": f"{outcome.id}__oe",
+                    "metric_kind": "observed_expected",
+                    "n_due": n_due,
+                    "n_used": len(observed),
+                    "numerator": float(observed.sum()),
+                    "denominator": len(observed),
+                    "expected": float(expected.sum()),
+                    "value": ratio,
+                    "lower": lower,
+                    "upper": upper,
+                }
+            )
     cost = columns.cost[positions]
     mean, lower, upper = intervals.mean_t(cost)
-    out.append({"metric": "cost_mean", "metric_kind": "cost", "n_used": len(cost), "numerator": float(cost.sum()),
-                "denominator": len(cost), "value": mean, "lower": lower, "upper": upper})
+    out.append(
+        {
+            "metric": "cost_mean",
+            "metric_kind": "cost",
+            "n_used": len(cost),
+            "numerator": float(cost.sum()),
+            "denominator": len(cost),
+            "value": mean,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
     median, lower, upper = intervals.median_order(cost)
-    out.append({"metric": "cost_median", "metric_kind": "cost", "n_used": len(cost), "denominator": len(cost),
-                "value": median, "lower": lower, "upper": upper})
+    out.append(
+        {
+            "metric": "cost_median",
+            "metric_kind": "cost",
+            "n_used": len(cost),
+            "denominator": len(cost),
+            "value": median,
+            "lower": lower,
+            "upper": upper,
+        }
+    )
     for equation in pack.value_equations:
-        good, spent = _present(columns.good[equation.id][positions], columns.spent[equation.id][positions])
+        good, spent = _present(
+            columns.good[equation.id][positions], columns.spent[equation.id][positions]
+        )
         per_pound, lower, upper = intervals.ratio_of_sums(good, spent)
-        out.append({"metric": f"{equation.id}__per_100k", "metric_kind": "value", "n_used": len(good),
-                    "numerator": float(good.sum()), "denominator": float(spent.sum()),
-                    "value": per_pound * 1e5, "lower": lower * 1e5, "upper": upper * 1e5,
-                    "note": None if spent.sum() > 0 else "not costed in this run"})
+        out.append(
+            {
+                "metric": f"{equation.id}__per_100k",
+                "metric_kind": "value",
+                "n_used": len(good),
+                "numerator": float(good.sum()),
+                "denominator": float(spent.sum()),
+                "value": per_pound * 1e5,
+                "lower": lower * 1e5,
+                "upper": upper * 1e5,
+                "note": None if spent.sum() > 0 else "not costed in this run",
+            }
+        )
         # A run without costs has no value figures (not "£0 per good outcome").
         cost_per_good, lower, upper = (
             intervals.ratio_of_sums(spent, good) if spent.sum() > 0 else (np.nan, np.nan, np.nan)
         )
-        out.append({"metric": f"{equation.id}__cost_per_good", "metric_kind": "value", "n_used": len(good),
-                    "numerator": float(spent.sum()), "denominator": float(good.sum()),
-                    "value": cost_per_good, "lower": lower, "upper": upper,
-                    "note": None if spent.sum() > 0 else "not costed in this run"})
+        out.append(
+            {
+                "metric": f"{equation.id}__cost_per_good",
+                "metric_kind": "value",
+                "n_used": len(good),
+                "numerator": float(spent.sum()),
+                "denominator": float(good.sum()),
+                "value": cost_per_good,
+                "lower": lower,
+                "upper": upper,
+                "note": None if spent.sum() > 0 else "not costed in this run",
+            }
+        )
     return out

@@ -28,8 +28,18 @@ from carevalue.packs.measures import PromScore
 from carevalue.packs.model import ConditionPack
 
 COLUMNS = [
-    "condition", "outcome_id", "timepoint", "due", "returned", "response_rate", "crude_mean",
-    "weighted_mean", "variable", "responders_mean", "non_responders_mean", "standardised_difference",
+    "condition",
+    "outcome_id",
+    "timepoint",
+    "due",
+    "returned",
+    "response_rate",
+    "crude_mean",
+    "weighted_mean",
+    "variable",
+    "responders_mean",
+    "non_responders_mean",
+    "standardised_difference",
 ]
 # Each count of episodes and the figures computed from the episodes it counts.
 DISCLOSURE = {
@@ -45,7 +55,9 @@ def prom_response(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFra
     for outcome in pack.outcomes:
         if not isinstance(outcome, PromScore):
             continue
-        rows = outcomes[(outcomes["outcome_id"] == outcome.id) & outcomes["status"].isin([MEASURED, MISSING])]
+        rows = outcomes[
+            (outcomes["outcome_id"] == outcome.id) & outcomes["status"].isin([MEASURED, MISSING])
+        ]
         # A score given for death is not a response.
         rows = rows[~rows["note"].fillna("").str.startswith("died")]
         due = frame.set_index("episode_id").loc[rows["episode_id"]].copy()
@@ -53,23 +65,35 @@ def prom_response(pack: ConditionPack, frame: pd.DataFrame, outcomes: pd.DataFra
         due["score"] = rows["value"].to_numpy()
         due["male"] = (due["sex"] == "male").astype(float)
         variables = ["age", "imd_decile", "male", *numeric_case_mix(due)]
-        crude = float(due.loc[due["responded"], "score"].mean()) if due["responded"].any() else np.nan
+        crude = (
+            float(due.loc[due["responded"], "score"].mean()) if due["responded"].any() else np.nan
+        )
         weighted = ipw_mean(due, variables)
         base = {
-            "condition": pack.id, "outcome_id": outcome.id, "timepoint": outcome.timepoint, "due": len(due),
+            "condition": pack.id,
+            "outcome_id": outcome.id,
+            "timepoint": outcome.timepoint,
+            "due": len(due),
             "returned": int(due["responded"].sum()),
             "response_rate": float(due["responded"].mean()) if len(due) else np.nan,
-            "crude_mean": crude, "weighted_mean": weighted,
+            "crude_mean": crude,
+            "weighted_mean": weighted,
         }
         for variable in variables:
             values = pd.to_numeric(due[variable], errors="coerce")
             yes, no = values[due["responded"]], values[~due["responded"]]
             pooled = np.sqrt((yes.var() + no.var()) / 2) if len(yes) > 1 and len(no) > 1 else np.nan
-            records.append({
-                **base, "variable": variable, "responders_mean": float(yes.mean()),
-                "non_responders_mean": float(no.mean()),
-                "standardised_difference": float((yes.mean() - no.mean()) / pooled) if pooled else np.nan,
-            })
+            records.append(
+                {
+                    **base,
+                    "variable": variable,
+                    "responders_mean": float(yes.mean()),
+                    "non_responders_mean": float(no.mean()),
+                    "standardised_difference": float((yes.mean() - no.mean()) / pooled)
+                    if pooled
+                    else np.nan,
+                }
+            )
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
     table["not_returned"] = table["due"] - table["returned"]
     return suppress(table, pack.reporting.min_cell, DISCLOSURE).drop(columns="not_returned")
@@ -97,7 +121,9 @@ def ipw_mean(due: pd.DataFrame, variables: list[str]) -> float:
         return np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = sm.GLM(data["responded"].astype(float), sm.add_constant(x), family=sm.families.Binomial()).fit()
+        fit = sm.GLM(
+            data["responded"].astype(float), sm.add_constant(x), family=sm.families.Binomial()
+        ).fit()
     chance = fit.predict(sm.add_constant(x))
     answered = data["responded"].to_numpy()
     weights = 1.0 / np.clip(chance.to_numpy()[answered], 0.01, 1.0)

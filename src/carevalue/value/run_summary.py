@@ -11,7 +11,16 @@ import pandas as pd
 from carevalue.outcomes import MEASURED, OutcomesResult
 from carevalue.value.value_stage import ValueResult
 
-MODEL_FIELDS = ("condition", "outcome_id", "family", "fitted", "reason", "n", "events", "c_statistic")
+MODEL_FIELDS = (
+    "condition",
+    "outcome_id",
+    "family",
+    "fitted",
+    "reason",
+    "n",
+    "events",
+    "c_statistic",
+)
 
 
 @dataclass(frozen=True)

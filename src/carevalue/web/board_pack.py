@@ -44,12 +44,14 @@ def pack_sections(request: HttpRequest, condition: str) -> tuple[object, list[di
         panels = []
         for panel in _pack_panels(ctx, slug, page.panels):
             rows = panel.rows()
-            panels.append({
-                "panel": panel,
-                "svg": svg_from_figure(panel.figure) if panel.figure else None,
-                "rows": rows[:ROWS_PER_TABLE],
-                "more": max(0, len(rows) - ROWS_PER_TABLE),
-            })
+            panels.append(
+                {
+                    "panel": panel,
+                    "svg": svg_from_figure(panel.figure) if panel.figure else None,
+                    "rows": rows[:ROWS_PER_TABLE],
+                    "more": max(0, len(rows) - ROWS_PER_TABLE),
+                }
+            )
         sections.append({"spec": spec, "page": page, "panels": panels})
     return ctx, sections
 
@@ -75,11 +77,21 @@ def _render(request: HttpRequest, condition: str, *, for_pdf: bool) -> str | Htt
         ctx, sections = pack_sections(request, condition)
     except NoResults:
         return _no_results(request)
-    return render_to_string("carevalue/board_pack.html", {
-        "ctx": ctx, "pack": ctx.pack, "sections": sections, "snapshot": ctx.snapshot,
-        "filters": ctx.filters, "made_at": timezone.now(), "for_pdf": for_pdf,
-        "condition": condition, "pack_css": PACK_CSS.read_text(encoding="utf-8"),
-    }, request=request)
+    return render_to_string(
+        "carevalue/board_pack.html",
+        {
+            "ctx": ctx,
+            "pack": ctx.pack,
+            "sections": sections,
+            "snapshot": ctx.snapshot,
+            "filters": ctx.filters,
+            "made_at": timezone.now(),
+            "for_pdf": for_pdf,
+            "condition": condition,
+            "pack_css": PACK_CSS.read_text(encoding="utf-8"),
+        },
+        request=request,
+    )
 
 
 def _refuse_fetch(url: str, *args, **kwargs):
@@ -108,10 +120,13 @@ def board_pack_pdf(request: HttpRequest, condition: str) -> HttpResponse:
     # Everything the PDF needs is inside the HTML (inline SVG and styles): WeasyPrint
     # fetches nothing, so the pack is made with no network at all.
     pdf = HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
-    actions.record_download(by=request.user, condition=condition,
-                            run_id=_snapshot().run_id, path=request.get_full_path(),
-                            what="board pack PDF")
+    actions.record_download(
+        by=request.user,
+        condition=condition,
+        run_id=_snapshot().run_id,
+        path=request.get_full_path(),
+        what="board pack PDF",
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="carevalue-{condition}-board-pack.pdf"'
     return response
-

@@ -12,7 +12,7 @@ BLUE = "#005eb8"
 DARK_BLUE = "#003087"
 GREY = "#4c6272"
 PALE_GREY = "#d8dde0"
-ORANGE = "#ed8b00"      # special cause: concern (MDC)
+ORANGE = "#ed8b00"  # special cause: concern (MDC)
 IMPROVEMENT = "#41b6e6"  # special cause: improvement (MDC light blue)
 NEUTRAL_SPECIAL = "#330072"  # special cause, neither (MDC purple)
 RED = "#d5281b"
@@ -20,8 +20,9 @@ GREEN = "#007f3b"
 PALETTE = [BLUE, "#ffb81c", "#330072", "#009639", "#ae2573", "#768692", "#00a499", "#8a1538"]
 
 
-def layout(title: str = "", *, x_title: str = "", y_title: str = "", height: int = 380,
-           legend: bool = True) -> dict:
+def layout(
+    title: str = "", *, x_title: str = "", y_title: str = "", height: int = 380, legend: bool = True
+) -> dict:
     return {
         "title": {"text": title, "font": {"size": 16}} if title else None,
         "font": {"family": "Arial, sans-serif", "size": 13, "color": "#212b32"},
@@ -61,10 +62,25 @@ def sparkline(x, y, colour: str = BLUE) -> dict:
     return {
         # months too small to report are gaps; a sparkline joins across them (its card
         # and the SPC page show the gaps) so the trend stays readable at a glance
-        "data": [{"type": "scatter", "mode": "lines+markers", "x": clean(x), "y": clean(y),
-                  "connectgaps": True, "line": {"color": colour, "width": 1.5},
-                  "marker": {"color": colour, "size": 3}, "hoverinfo": "skip"}],
-        "layout": {"height": 60, "margin": {"l": 0, "r": 0, "t": 4, "b": 4},
-                   "xaxis": {"visible": False}, "yaxis": {"visible": False},
-                   "showlegend": False, "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff"},
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": clean(x),
+                "y": clean(y),
+                "connectgaps": True,
+                "line": {"color": colour, "width": 1.5},
+                "marker": {"color": colour, "size": 3},
+                "hoverinfo": "skip",
+            }
+        ],
+        "layout": {
+            "height": 60,
+            "margin": {"l": 0, "r": 0, "t": 4, "b": 4},
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "showlegend": False,
+            "plot_bgcolor": "#ffffff",
+            "paper_bgcolor": "#ffffff",
+        },
     }

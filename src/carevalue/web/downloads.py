@@ -11,8 +11,16 @@ from carevalue.csv_export import csv_text, neutralise_formulae
 from carevalue.web.panels import Panel
 
 
-def metadata(panel: Panel, *, condition: str, pack_version: str, run_id: str,
-             data_last_date: str, filters: str, suppression: str) -> list[tuple[str, str]]:
+def metadata(
+    panel: Panel,
+    *,
+    condition: str,
+    pack_version: str,
+    run_id: str,
+    data_last_date: str,
+    filters: str,
+    suppression: str,
+) -> list[tuple[str, str]]:
     return [
         ("Table", panel.title),
         ("What it shows", panel.sentence),

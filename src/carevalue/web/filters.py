@@ -20,10 +20,10 @@ SEGMENT_LABELS = {"all": "Everyone", "site": "Site", "team": "Team", **GROUPS}
 
 @dataclass(frozen=True)
 class Filters:
-    period: str = ""   # a financial year as the run labels it ("2023/24"); "" = every year
+    period: str = ""  # a financial year as the run labels it ("2023/24"); "" = every year
     site: str = ""
     team: str = ""
-    group: str = ""    # "<group column>:<value>", e.g. "sex:female"
+    group: str = ""  # "<group column>:<value>", e.g. "sex:female"
 
     @classmethod
     def from_query(cls, query) -> Filters:
@@ -49,8 +49,12 @@ class Filters:
     def apply(self, episodes: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``episodes`` (episode_value columns) the filters keep."""
         keep = pd.Series(True, index=episodes.index)
-        for column, value in (("financial_year", self.period), ("site", self.site),
-                              ("team", self.team), (self.group_column, self.group_value)):
+        for column, value in (
+            ("financial_year", self.period),
+            ("site", self.site),
+            ("team", self.team),
+            (self.group_column, self.group_value),
+        ):
             if value and column in episodes.columns:
                 keep &= as_labels(episodes[column]) == value
         return episodes[keep]
@@ -70,8 +74,13 @@ class Filters:
         return sum(bool(v) for v in (self.site, self.team, self.group))
 
     def query(self, **changes: str) -> str:
-        values = {"period": self.period, "site": self.site, "team": self.team,
-                  "group": self.group, **changes}
+        values = {
+            "period": self.period,
+            "site": self.site,
+            "team": self.team,
+            "group": self.group,
+            **changes,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
     def describe(self) -> str:
@@ -98,6 +107,7 @@ def as_labels(column: pd.Series) -> pd.Series:
 
 def choices(episodes: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
     """The values each filter offers, from the condition's episodes: (value, label)."""
+
     def values(column: str) -> list[str]:
         if column not in episodes.columns:
             return []
@@ -111,7 +121,8 @@ def choices(episodes: pd.DataFrame) -> dict[str, list[tuple[str, str]]]:
 
     groups = [
         (f"{column}:{value}", group_label(column, label, value))
-        for column, label in GROUPS.items() for value in values(column)
+        for column, label in GROUPS.items()
+        for value in values(column)
     ]
     return {
         "period": [(v, f"FY {v}") for v in values("financial_year")],

@@ -28,8 +28,10 @@ def metric_direction(pack, metric: str) -> str:
     outcome_id = metric.split("__", 1)[0]
     for outcome in pack.outcomes:
         if outcome.id == outcome_id:
-            return "lower_is_better" if metric.endswith("__oe") and outcome.direction == "lower_is_better" else (
-                outcome.direction
+            return (
+                "lower_is_better"
+                if metric.endswith("__oe") and outcome.direction == "lower_is_better"
+                else (outcome.direction)
             )
     if metric.startswith("cost_") or metric.endswith("__cost_per_good"):
         return "lower_is_better"
@@ -38,7 +40,9 @@ def metric_direction(pack, metric: str) -> str:
     return "neutral"
 
 
-def change_sentence(kind: str, metric: str, direction: str, latest: dict, previous: dict | None) -> str:
+def change_sentence(
+    kind: str, metric: str, direction: str, latest: dict, previous: dict | None
+) -> str:
     """What changed since the last period, in words, saying whether the intervals overlap
     (so a reader does not take noise for change) and whether the move is for the better."""
     if previous is None or display.missing(previous.get("value")):
@@ -48,10 +52,14 @@ def change_sentence(kind: str, metric: str, direction: str, latest: dict, previo
     if now == before:
         return f"Unchanged from {previous['period']} ({fmt(before)})."
     moved = "Up" if now > before else "Down"
-    sentence = f"{moved} from {fmt(before)} in {previous['period']} to {fmt(now)} in {latest['period']}"
-    overlap = not (
-        display.missing(latest.get("lower")) or display.missing(previous.get("upper"))
-    ) and latest["lower"] <= previous["upper"] and previous["lower"] <= latest["upper"]
+    sentence = (
+        f"{moved} from {fmt(before)} in {previous['period']} to {fmt(now)} in {latest['period']}"
+    )
+    overlap = (
+        not (display.missing(latest.get("lower")) or display.missing(previous.get("upper")))
+        and latest["lower"] <= previous["upper"]
+        and previous["lower"] <= latest["upper"]
+    )
     if overlap:
         return sentence + "; the intervals overlap, so this may be chance."
     better = (now > before) == (direction == "higher_is_better")

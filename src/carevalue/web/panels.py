@@ -53,12 +53,12 @@ class Disclosure:
 
 @dataclass
 class Panel:
-    id: str                       # unique on the page; the download's file name
+    id: str  # unique on the page; the download's file name
     title: str
-    sentence: str                 # what it shows and what it is compared with, in one line
-    table: pd.DataFrame           # exactly the rows the page shows and the downloads carry
+    sentence: str  # what it shows and what it is compared with, in one line
+    table: pd.DataFrame  # exactly the rows the page shows and the downloads carry
     columns: list[Column]
-    figure: dict | None = None    # a Plotly figure as a dict (fig.to_plotly_json())
+    figure: dict | None = None  # a Plotly figure as a dict (fig.to_plotly_json())
     caption: str = ""
     notes: list[str] = field(default_factory=list)
     understand: dict[str, str] = field(default_factory=dict)  # definition, source, direction…
@@ -116,12 +116,12 @@ class Card:
 
     label: str
     value: str
-    detail: str = ""               # e.g. "95% CI 10.1% to 14.0% · 212 episodes"
-    variation: str | None = None   # spc variation code (carevalue.web.mdc_icons)
+    detail: str = ""  # e.g. "95% CI 10.1% to 14.0% · 212 episodes"
+    variation: str | None = None  # spc variation code (carevalue.web.mdc_icons)
     assurance: str | None = None
     improvement: str | None = None  # "increase", "decrease" or "neutral"
     sparkline: dict | None = None
-    change: str = ""               # what changed since the last period, in words
+    change: str = ""  # what changed since the last period, in words
     help: str = ""
 
 

@@ -10,30 +10,45 @@ from __future__ import annotations
 from typing import Final
 
 # What each permission lets a user do.
-VIEW_DASHBOARDS: Final = "view_dashboards"        # the aggregate pages and their downloads
-VIEW_SMALL_CELLS: Final = "view_small_cells"      # internal: no secondary suppression
-VIEW_PATIENTS: Final = "view_patients"            # the patient-level pages (audited)
+VIEW_DASHBOARDS: Final = "view_dashboards"  # the aggregate pages and their downloads
+VIEW_SMALL_CELLS: Final = "view_small_cells"  # internal: no secondary suppression
+VIEW_PATIENTS: Final = "view_patients"  # the patient-level pages (audited)
 VIEW_COSTING_DETAIL: Final = "view_costing_detail"  # provenance to ledger lines and steps
 VIEW_DATA_QUALITY: Final = "view_data_quality"
 MANAGE_USERS: Final = "manage_users"
 VIEW_AUDIT: Final = "view_audit"
 
 PERMISSIONS: Final = (
-    VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_PATIENTS, VIEW_COSTING_DETAIL, VIEW_DATA_QUALITY,
-    MANAGE_USERS, VIEW_AUDIT,
+    VIEW_DASHBOARDS,
+    VIEW_SMALL_CELLS,
+    VIEW_PATIENTS,
+    VIEW_COSTING_DETAIL,
+    VIEW_DATA_QUALITY,
+    MANAGE_USERS,
+    VIEW_AUDIT,
 )
 
 ROLES: Final[dict[str, tuple[str, ...]]] = {
     "clinician": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_PATIENTS, VIEW_DATA_QUALITY),
-    "team_lead": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_PATIENTS, VIEW_DATA_QUALITY,
-                  VIEW_COSTING_DETAIL),
-    "service_manager": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_COSTING_DETAIL,
-                        VIEW_DATA_QUALITY),
+    "team_lead": (
+        VIEW_DASHBOARDS,
+        VIEW_SMALL_CELLS,
+        VIEW_PATIENTS,
+        VIEW_DATA_QUALITY,
+        VIEW_COSTING_DETAIL,
+    ),
+    "service_manager": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_COSTING_DETAIL, VIEW_DATA_QUALITY),
     "finance": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_COSTING_DETAIL, VIEW_DATA_QUALITY),
     # aggregate only, through the disclosure module with secondary suppression
     "commissioner": (VIEW_DASHBOARDS,),
-    "administrator": (VIEW_DASHBOARDS, VIEW_SMALL_CELLS, VIEW_DATA_QUALITY, MANAGE_USERS,
-                      VIEW_AUDIT, VIEW_COSTING_DETAIL),
+    "administrator": (
+        VIEW_DASHBOARDS,
+        VIEW_SMALL_CELLS,
+        VIEW_DATA_QUALITY,
+        MANAGE_USERS,
+        VIEW_AUDIT,
+        VIEW_COSTING_DETAIL,
+    ),
 }
 
 ROLE_LABELS: Final = {

@@ -37,12 +37,24 @@ def prepare_app(*, collect_static: bool = True) -> None:
 
 def gunicorn_command(host: str, port: int, workers: int, threads: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "carevalue.web.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "carevalue.web.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
         # access lines carry the path only, never a query string (filters are not patient
         # data, but logs stay minimal)
-        "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        "--access-logformat",
+        '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
     ]
 
 

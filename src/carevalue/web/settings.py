@@ -40,7 +40,8 @@ if not SECRET_KEY:
     SECRET_KEY = DEMO_SECRET
 
 ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("CAREVALUE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    h.strip()
+    for h in os.environ.get("CAREVALUE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if h.strip()
 ]
 
@@ -108,8 +109,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

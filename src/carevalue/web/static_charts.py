@@ -55,8 +55,13 @@ def _drawn(figure_json: str, width: float, height: float) -> str | None:
 def _draw(figure: dict, width: float, height: float) -> str | None:
     # Traces on a second axis (e.g. the SPC strip marking months with no point) would land
     # on the main axis here: the printed table says the same.
-    traces = [t for t in figure.get("data", []) if t.get("type", "scatter") in SUPPORTED
-              and t.get("yaxis") in (None, "y") and t.get("xaxis") in (None, "x")]
+    traces = [
+        t
+        for t in figure.get("data", [])
+        if t.get("type", "scatter") in SUPPORTED
+        and t.get("yaxis") in (None, "y")
+        and t.get("xaxis") in (None, "x")
+    ]
     if not traces:
         return None
     fig, ax = plt.subplots(figsize=(width, height))
@@ -67,7 +72,9 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
         for trace in traces:
             kind = trace.get("type", "scatter")
             name = trace.get("name")
-            colour = (trace.get("marker") or {}).get("color") or (trace.get("line") or {}).get("color")
+            colour = (trace.get("marker") or {}).get("color") or (trace.get("line") or {}).get(
+                "color"
+            )
             colour = colour if isinstance(colour, str) else None
             if kind == "scatter":
                 x, y = _x(trace.get("x")), _numbers(trace.get("y"))
@@ -78,8 +85,16 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
                 if (trace.get("line") or {}).get("dash") in ("dash", "dot"):
                     style = "--" if "lines" in mode else ""
                 marker = "o" if "markers" in mode else ""
-                ax.plot(x, y, linestyle=style or "none", marker=marker or None, markersize=4,
-                        color=colour, label=name, linewidth=1.2)
+                ax.plot(
+                    x,
+                    y,
+                    linestyle=style or "none",
+                    marker=marker or None,
+                    markersize=4,
+                    color=colour,
+                    label=name,
+                    linewidth=1.2,
+                )
                 drawn += 1
             elif kind == "bar" and trace.get("orientation") == "h":
                 y, x = [str(v) for v in trace.get("y") or []], _numbers(trace.get("x"))
@@ -97,14 +112,20 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
                 if kind == "waterfall":
                     # a "total" bar stands on the axis at the running sum; the rest step
                     measures = list(trace.get("measure") or ["relative"] * len(y))
-                    steps = np.array([0.0 if m == "total" else v for m, v in
-                                      zip(measures, np.nan_to_num(y), strict=False)])
+                    steps = np.array(
+                        [
+                            0.0 if m == "total" else v
+                            for m, v in zip(measures, np.nan_to_num(y), strict=False)
+                        ]
+                    )
                     ends = np.cumsum(steps)
                     starts = ends - steps
-                    totals = np.array([m == "total" for m in measures[:len(y)]])
+                    totals = np.array([m == "total" for m in measures[: len(y)]])
                     y = np.where(totals, ends, np.nan_to_num(y))
                     starts = np.where(totals, 0.0, starts)
-                    ax.bar(x, np.nan_to_num(y), bottom=starts, color=colour or "#005eb8", label=name)
+                    ax.bar(
+                        x, np.nan_to_num(y), bottom=starts, color=colour or "#005eb8", label=name
+                    )
                     drawn += 1
                     continue
                 base = np.array([bottoms.get(v, 0.0) for v in x])
@@ -121,11 +142,15 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
         if not drawn:
             return None
         layout = figure.get("layout") or {}
-        title = (layout.get("title") or {}).get("text") if isinstance(layout.get("title"), dict) else None
+        title = (
+            (layout.get("title") or {}).get("text")
+            if isinstance(layout.get("title"), dict)
+            else None
+        )
         if title:
             ax.set_title(title, fontsize=10)
         for axis, setter in (("xaxis", ax.set_xlabel), ("yaxis", ax.set_ylabel)):
-            text = ((layout.get(axis) or {}).get("title") or {})
+            text = (layout.get(axis) or {}).get("title") or {}
             if isinstance(text, dict) and text.get("text"):
                 setter(text["text"], fontsize=8)
         ax.tick_params(labelsize=7)
@@ -137,12 +162,18 @@ def _draw(figure: dict, width: float, height: float) -> str | None:
         if any(t.get("name") for t in traces) and len(traces) > 1:
             handles, labels = ax.get_legend_handles_labels()
             unique = dict(zip(labels, handles, strict=True))  # one entry per name
-            ax.legend(unique.values(), unique.keys(), fontsize=7, frameon=False,
-                      loc="upper left", bbox_to_anchor=(1.01, 1))
+            ax.legend(
+                unique.values(),
+                unique.keys(),
+                fontsize=7,
+                frameon=False,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1),
+            )
         fig.tight_layout()
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg")
         text = buffer.getvalue()
     finally:
         plt.close(fig)
-    return text[text.find("<svg"):]
+    return text[text.find("<svg") :]

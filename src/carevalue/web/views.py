@@ -62,8 +62,15 @@ def page_context(request: HttpRequest, snapshot, condition: str) -> PageContext:
 
 def build_page(ctx: PageContext, spec: PageSpec) -> Page:
     """The page for these filters and this role, every panel through disclosure."""
-    key = (ctx.run_id, ctx.condition, spec.slug, ctx.filters, ctx.secondary_suppression,
-           ctx.costing_detail, ctx.patient_level)
+    key = (
+        ctx.run_id,
+        ctx.condition,
+        spec.slug,
+        ctx.filters,
+        ctx.secondary_suppression,
+        ctx.costing_detail,
+        ctx.patient_level,
+    )
 
     def build() -> Page:
         page = spec.build(ctx)
@@ -89,10 +96,16 @@ def home(request: HttpRequest) -> HttpResponse:
         {"id": c, "name": packs[c].governance.name, "pages": _allowed_pages(request.user, c)}
         for c in visible
     ]
-    return render(request, "carevalue/home.html", {
-        "conditions": conditions, "snapshot": snapshot, "attention": _attention(snapshot, visible),
-        "packs": packs,
-    })
+    return render(
+        request,
+        "carevalue/home.html",
+        {
+            "conditions": conditions,
+            "snapshot": snapshot,
+            "attention": _attention(snapshot, visible),
+            "packs": packs,
+        },
+    )
 
 
 def _attention(snapshot, conditions: list[str]) -> list[dict]:
@@ -106,19 +119,29 @@ def _attention(snapshot, conditions: list[str]) -> list[dict]:
     short = icons["short_series"].eq(True) if "short_series" in icons.columns else False
     if {"upl", "lpl"} <= set(icons.columns):
         short = short | (icons["upl"] == icons["lpl"])  # limits resting on no variation
-    rows = icons[icons["condition"].isin(conditions) & (icons["segment_type"] == "all")
-                 & variation.notna() & (variation != "common_cause") & ~short]
+    rows = icons[
+        icons["condition"].isin(conditions)
+        & (icons["segment_type"] == "all")
+        & variation.notna()
+        & (variation != "common_cause")
+        & ~short
+    ]
     packs = results.packs(snapshot)
     out = []
     for record in rows.to_dict("records"):
         pack = packs.get(record["condition"])
         labels = metric_labels(pack) if pack is not None else {}
-        out.append({"condition": record["condition"],
-                    "condition_name": pack.governance.name if pack else record["condition"],
-                    "metric": record["metric"],
-                    "label": labels.get(record["metric"], record["metric"]),
-                    "variation": record["variation"], "assurance": record.get("assurance"),
-                    "concern": str(record["variation"]).startswith("concern")})
+        out.append(
+            {
+                "condition": record["condition"],
+                "condition_name": pack.governance.name if pack else record["condition"],
+                "metric": record["metric"],
+                "label": labels.get(record["metric"], record["metric"]),
+                "variation": record["variation"],
+                "assurance": record.get("assurance"),
+                "concern": str(record["variation"]).startswith("concern"),
+            }
+        )
     return sorted(out, key=lambda r: (not r["concern"], r["condition"], r["metric"]))
 
 
@@ -139,18 +162,30 @@ def condition_page(request: HttpRequest, condition: str, slug: str) -> HttpRespo
     page = build_page(ctx, spec)
     if spec.patient_level:
         actions.record_patient_view(
-            by=request.user, condition=condition, run_id=snapshot.run_id,
-            path=request.get_full_path(), what=spec.slug,
+            by=request.user,
+            condition=condition,
+            run_id=snapshot.run_id,
+            path=request.get_full_path(),
+            what=spec.slug,
             patients=[p for panel in page.panels for p in panel.patients],
         )
-    return render(request, "carevalue/page.html", {
-        "page": page, "spec": spec, "ctx": ctx, "condition": condition,
-        "pack": ctx.pack, "snapshot": snapshot, "filters": ctx.filters,
-        "filter_choices": choices(ctx.all_episodes),
-        "nav": _allowed_pages(request.user, condition),
-        "query": ctx.filters.query(),
-        "charts_json": _charts_json(page),
-    })
+    return render(
+        request,
+        "carevalue/page.html",
+        {
+            "page": page,
+            "spec": spec,
+            "ctx": ctx,
+            "condition": condition,
+            "pack": ctx.pack,
+            "snapshot": snapshot,
+            "filters": ctx.filters,
+            "filter_choices": choices(ctx.all_episodes),
+            "nav": _allowed_pages(request.user, condition),
+            "query": ctx.filters.query(),
+            "charts_json": _charts_json(page),
+        },
+    )
 
 
 def _charts_json(page: Page) -> dict[str, str]:
@@ -167,8 +202,9 @@ def _charts_json(page: Page) -> dict[str, str]:
 
 
 @login_required
-def download(request: HttpRequest, condition: str, slug: str, panel_id: str,
-             fmt: str) -> HttpResponse:
+def download(
+    request: HttpRequest, condition: str, slug: str, panel_id: str, fmt: str
+) -> HttpResponse:
     spec = pages().get(slug)
     if spec is None or fmt not in ("csv", "xlsx"):
         raise Http404("No such download.")
@@ -176,8 +212,10 @@ def download(request: HttpRequest, condition: str, slug: str, panel_id: str,
         snapshot = _snapshot()
     except NoResults:
         return _no_results(request)
-    if not (has_permission(request.user, VIEW_DASHBOARDS, condition=condition)
-            and has_permission(request.user, spec.permission, condition=condition)):
+    if not (
+        has_permission(request.user, VIEW_DASHBOARDS, condition=condition)
+        and has_permission(request.user, spec.permission, condition=condition)
+    ):
         return _forbidden(request, "Your role does not include this download.")
     ctx = page_context(request, snapshot, condition)
     page = build_page(ctx, spec)
@@ -185,19 +223,30 @@ def download(request: HttpRequest, condition: str, slug: str, panel_id: str,
     if panel is None:
         raise Http404("No such table on this page.")
     meta = downloads.metadata(
-        panel, condition=condition, pack_version=ctx.pack.governance.version,
+        panel,
+        condition=condition,
+        pack_version=ctx.pack.governance.version,
         run_id=snapshot.run_id,
         data_last_date=str(snapshot.manifest.get("run", {}).get("data_last_date", "")),
         filters=ctx.filters.describe(),
-        suppression=(f"figures resting on fewer than {ctx.min_cell} episodes are blanked"
-                     + (", with secondary suppression" if ctx.secondary_suppression else "")),
+        suppression=(
+            f"figures resting on fewer than {ctx.min_cell} episodes are blanked"
+            + (", with secondary suppression" if ctx.secondary_suppression else "")
+        ),
     )
-    actions.record_download(by=request.user, condition=condition, run_id=snapshot.run_id,
-                            path=request.get_full_path(), what=f"{slug}/{panel_id}.{fmt}",
-                            patients=panel.patients)
+    actions.record_download(
+        by=request.user,
+        condition=condition,
+        run_id=snapshot.run_id,
+        path=request.get_full_path(),
+        what=f"{slug}/{panel_id}.{fmt}",
+        patients=panel.patients,
+    )
     name = f"carevalue-{condition}-{slug}-{panel_id}"
     if fmt == "csv":
-        response = HttpResponse(downloads.as_csv(panel, meta), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            downloads.as_csv(panel, meta), content_type="text/csv; charset=utf-8"
+        )
     else:
         response = HttpResponse(
             downloads.as_excel(panel, meta),

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,34 +15,74 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('username', models.CharField(max_length=150)),
-                ('action', models.CharField(db_index=True, max_length=64)),
-                ('condition', models.CharField(blank=True, default='', max_length=64)),
-                ('run_id', models.CharField(blank=True, default='', max_length=64)),
-                ('path', models.CharField(blank=True, default='', max_length=500)),
-                ('patients', models.JSONField(default=list)),
-                ('detail', models.JSONField(default=dict)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("username", models.CharField(max_length=150)),
+                ("action", models.CharField(db_index=True, max_length=64)),
+                ("condition", models.CharField(blank=True, default="", max_length=64)),
+                ("run_id", models.CharField(blank=True, default="", max_length=64)),
+                ("path", models.CharField(blank=True, default="", max_length=500)),
+                ("patients", models.JSONField(default=list)),
+                ("detail", models.JSONField(default=dict)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-at', '-id'),
+                "ordering": ("-at", "-id"),
             },
         ),
         migrations.CreateModel(
-            name='RoleGrant',
+            name="RoleGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('administrator', 'Administrator'), ('clinician', 'Clinician'), ('commissioner', 'Commissioner'), ('finance', 'Finance business partner'), ('service_manager', 'Service manager'), ('team_lead', 'Team lead')], max_length=32)),
-                ('condition', models.CharField(blank=True, default='', max_length=64)),
-                ('granted_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='role_grants', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("administrator", "Administrator"),
+                            ("clinician", "Clinician"),
+                            ("commissioner", "Commissioner"),
+                            ("finance", "Finance business partner"),
+                            ("service_manager", "Service manager"),
+                            ("team_lead", "Team lead"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("condition", models.CharField(blank=True, default="", max_length=64)),
+                ("granted_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="role_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'role', 'condition'), name='one_grant')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "role", "condition"), name="one_grant")
+                ],
             },
         ),
     ]

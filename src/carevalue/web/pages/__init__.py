@@ -29,10 +29,10 @@ class PageContext:
     snapshot: Snapshot
     pack: ConditionPack
     filters: Filters
-    secondary_suppression: bool = True   # roles without view_small_cells (commissioners)
+    secondary_suppression: bool = True  # roles without view_small_cells (commissioners)
     costing_detail: bool = False
     patient_level: bool = False
-    base_url: str = ""                   # the condition's URL prefix, for drill-down links
+    base_url: str = ""  # the condition's URL prefix, for drill-down links
 
     @property
     def condition(self) -> str:
@@ -108,22 +108,63 @@ def _registry() -> dict[str, PageSpec]:
     )
 
     specs = [
-        PageSpec("overview", "Overview", VIEW_DASHBOARDS, overview.build,
-                 summary="Headline figures for the latest period, and what changed."),
-        PageSpec("value", "Value", VIEW_DASHBOARDS, value.build,
-                 summary="Outcomes against cost, the value equations and the composite index."),
-        PageSpec("cost", "Cost along the pathway", VIEW_DASHBOARDS, cost.build,
-                 summary="Cost per episode by stage and resource, drivers and provenance."),
-        PageSpec("outcomes", "Outcomes", VIEW_DASHBOARDS, outcomes.build,
-                 summary="Each outcome with its tier, risk-adjusted comparison and PROM response."),
-        PageSpec("spc", "SPC charts", VIEW_DASHBOARDS, spc.build,
-                 summary="Every metric as a Making Data Count chart."),
-        PageSpec("equity", "Equity", VIEW_DASHBOARDS, equity.build,
-                 summary="Value and outcomes by deprivation, age, sex and ethnic group."),
-        PageSpec("data-quality", "Data quality", VIEW_DATA_QUALITY, data_quality.build,
-                 summary="What was quarantined at ingest, and completeness findings."),
-        PageSpec("patients", "Patients", VIEW_PATIENTS, patients.build, patient_level=True,
-                 summary="The episodes behind the numbers, for case review (audited)."),
+        PageSpec(
+            "overview",
+            "Overview",
+            VIEW_DASHBOARDS,
+            overview.build,
+            summary="Headline figures for the latest period, and what changed.",
+        ),
+        PageSpec(
+            "value",
+            "Value",
+            VIEW_DASHBOARDS,
+            value.build,
+            summary="Outcomes against cost, the value equations and the composite index.",
+        ),
+        PageSpec(
+            "cost",
+            "Cost along the pathway",
+            VIEW_DASHBOARDS,
+            cost.build,
+            summary="Cost per episode by stage and resource, drivers and provenance.",
+        ),
+        PageSpec(
+            "outcomes",
+            "Outcomes",
+            VIEW_DASHBOARDS,
+            outcomes.build,
+            summary="Each outcome with its tier, risk-adjusted comparison and PROM response.",
+        ),
+        PageSpec(
+            "spc",
+            "SPC charts",
+            VIEW_DASHBOARDS,
+            spc.build,
+            summary="Every metric as a Making Data Count chart.",
+        ),
+        PageSpec(
+            "equity",
+            "Equity",
+            VIEW_DASHBOARDS,
+            equity.build,
+            summary="Value and outcomes by deprivation, age, sex and ethnic group.",
+        ),
+        PageSpec(
+            "data-quality",
+            "Data quality",
+            VIEW_DATA_QUALITY,
+            data_quality.build,
+            summary="What was quarantined at ingest, and completeness findings.",
+        ),
+        PageSpec(
+            "patients",
+            "Patients",
+            VIEW_PATIENTS,
+            patients.build,
+            patient_level=True,
+            summary="The episodes behind the numbers, for case review (audited).",
+        ),
     ]
     return {spec.slug: spec for spec in specs}
 

@@ -25,12 +25,22 @@ SEVERITY_WORDS = {
     "info": "information",
 }
 STATUSES = ("measured", "missing", "not_due", "not_applicable")
-STATUS_LABELS = {"measured": "Measured", "missing": "Missing", "not_due": "Not due yet",
-                 "not_applicable": "Not applicable"}
-STATUS_COLOURS = {"measured": charts.BLUE, "missing": charts.RED, "not_due": charts.PALE_GREY,
-                  "not_applicable": charts.GREY}
-FEED_LEVEL = ("These are feed-level figures for the trust's whole extract, every condition at "
-              "once: not per condition, not patient-level, and the filters do not apply.")
+STATUS_LABELS = {
+    "measured": "Measured",
+    "missing": "Missing",
+    "not_due": "Not due yet",
+    "not_applicable": "Not applicable",
+}
+STATUS_COLOURS = {
+    "measured": charts.BLUE,
+    "missing": charts.RED,
+    "not_due": charts.PALE_GREY,
+    "not_applicable": charts.GREY,
+}
+FEED_LEVEL = (
+    "These are feed-level figures for the trust's whole extract, every condition at "
+    "once: not per condition, not patient-level, and the filters do not apply."
+)
 
 
 def _when(value) -> str:
@@ -62,24 +72,29 @@ def _loads(ctx: PageContext) -> pd.DataFrame:
     log["loaded"] = log["loaded_at"].map(_when)
     log["share_quarantined"] = _share(log["rows_quarantined"], log["rows_read"])
     log["share_shown"] = log["share_quarantined"].map(_percent)
-    return log.sort_values(["loaded_at", "load_id", "feed"], ascending=[False, False, True],
-                           kind="stable").reset_index(drop=True)
+    return log.sort_values(
+        ["loaded_at", "load_id", "feed"], ascending=[False, False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def build(ctx: PageContext) -> Page:
     episodes = ctx.episodes
     page = Page(
         title="Data quality",
-        lead=("What was quarantined when the extract was loaded, what the data-quality checks "
-              "found, and how each feed's loads went are figures for the trust's whole extract "
-              "(every condition, no filters). How complete the outcomes are is for "
-              f"{len(episodes):,} {ctx.pack.governance.name.lower()} episodes "
-              f"({ctx.filters.describe()})."),
+        lead=(
+            "What was quarantined when the extract was loaded, what the data-quality checks "
+            "found, and how each feed's loads went are figures for the trust's whole extract "
+            "(every condition, no filters). How complete the outcomes are is for "
+            f"{len(episodes):,} {ctx.pack.governance.name.lower()} episodes "
+            f"({ctx.filters.describe()})."
+        ),
     )
     loads = _loads(ctx)
     if loads.empty:
-        page.messages.append("This run's snapshot has no load log: the loads that fed it are "
-                             "not known, so the quarantine and load figures cannot be shown.")
+        page.messages.append(
+            "This run's snapshot has no load log: the loads that fed it are "
+            "not known, so the quarantine and load figures cannot be shown."
+        )
     page.panels.append(_quarantine_panel(ctx, loads))
     page.panels.append(_findings_panel(ctx, loads))
     completeness = _completeness_panel(ctx, episodes)
@@ -97,34 +112,42 @@ def _cards(ctx: PageContext, loads: pd.DataFrame, completeness: pd.DataFrame) ->
     if not loads.empty:
         latest = loads[loads["load_id"] == loads["load_id"].iloc[0]]
         read, quarantined = int(latest["rows_read"].sum()), int(latest["rows_quarantined"].sum())
-        cards.append(Card(
-            label="Rows quarantined at the latest load",
-            value=f"{quarantined:,}",
-            detail=(f"of {read:,} rows read ({_percent(quarantined / read) if read else 'none'})"
-                    f" · {latest['loaded'].iloc[0]} UTC"),
-            help="Rows of the extract refused at ingest because they broke a rule of the feed "
-                 "contract (docs/feeds.md); every feed, every condition.",
-        ))
+        cards.append(
+            Card(
+                label="Rows quarantined at the latest load",
+                value=f"{quarantined:,}",
+                detail=(
+                    f"of {read:,} rows read ({_percent(quarantined / read) if read else 'none'})"
+                    f" · {latest['loaded'].iloc[0]} UTC"
+                ),
+                help="Rows of the extract refused at ingest because they broke a rule of the feed "
+                "contract (docs/feeds.md); every feed, every condition.",
+            )
+        )
     findings = _latest_findings(ctx, loads)
     if not findings.empty:
         errors = findings[(findings["severity"] == "error") & (findings["rows"] > 0)]
-        cards.append(Card(
-            label="Checks finding errors",
-            value=f"{len(errors):,} of {len(findings):,}",
-            detail=f"{int(errors['rows'].sum()):,} records that break linkage",
-            help="Data-quality checks of severity 'error' (records that cannot be linked, such "
-                 "as an activity whose encounter is not in the extract) that found any rows, "
-                 "over the whole warehouse after the latest load.",
-        ))
+        cards.append(
+            Card(
+                label="Checks finding errors",
+                value=f"{len(errors):,} of {len(findings):,}",
+                detail=f"{int(errors['rows'].sum()):,} records that break linkage",
+                help="Data-quality checks of severity 'error' (records that cannot be linked, such "
+                "as an activity whose encounter is not in the extract) that found any rows, "
+                "over the whole warehouse after the latest load.",
+            )
+        )
     if not completeness.empty:
         measured, due = int(completeness["measured"].sum()), int(completeness["due"].sum())
-        cards.append(Card(
-            label="Outcomes measured where due",
-            value=display.rate(measured / due) if due else "none due",
-            detail=f"{measured:,} of {due:,} outcome values due ({ctx.filters.describe()})",
-            help="Across every outcome of the pack: values measured over values due (measured "
-                 "or missing). Not yet due and not applicable are left out.",
-        ))
+        cards.append(
+            Card(
+                label="Outcomes measured where due",
+                value=display.rate(measured / due) if due else "none due",
+                detail=f"{measured:,} of {due:,} outcome values due ({ctx.filters.describe()})",
+                help="Across every outcome of the pack: values measured over values due (measured "
+                "or missing). Not yet due and not applicable are left out.",
+            )
+        )
     return cards
 
 
@@ -135,16 +158,21 @@ def _quarantine_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
     summary = ctx.table("quarantine_summary")
     columns = ["load_id", "feed", "file", "column", "problem", "rows"]
     table = summary[columns].copy() if not summary.empty else pd.DataFrame(columns=columns)
-    read = (loads[["load_id", "feed", "loaded_at", "loaded", "rows_read"]]
-            if not loads.empty else
-            pd.DataFrame(columns=["load_id", "feed", "loaded_at", "loaded", "rows_read"]))
+    read = (
+        loads[["load_id", "feed", "loaded_at", "loaded", "rows_read"]]
+        if not loads.empty
+        else pd.DataFrame(columns=["load_id", "feed", "loaded_at", "loaded", "rows_read"])
+    )
     table = table.merge(read, on=["load_id", "feed"], how="left")
     table["rows"] = pd.to_numeric(table["rows"]).astype("int64")
     table["share"] = _share(table["rows"], table["rows_read"])
     table["share_shown"] = table["share"].map(_percent)
-    table = table.sort_values(["loaded_at", "load_id", "feed", "rows", "column"],
-                              ascending=[False, False, True, False, True],
-                              kind="stable", na_position="last").reset_index(drop=True)
+    table = table.sort_values(
+        ["loaded_at", "load_id", "feed", "rows", "column"],
+        ascending=[False, False, True, False, True],
+        kind="stable",
+        na_position="last",
+    ).reset_index(drop=True)
     total = int(table["rows"].sum())
     notes = []
     if table.empty:
@@ -152,30 +180,37 @@ def _quarantine_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
     return Panel(
         id="quarantine",
         title="Rows quarantined at ingest",
-        sentence=(f"Rows refused at ingest ({total:,} in all), per load, feed, field and kind of "
-                  "problem, against the rows read from that feed in that load, latest load "
-                  "first. " + FEED_LEVEL),
+        sentence=(
+            f"Rows refused at ingest ({total:,} in all), per load, feed, field and kind of "
+            "problem, against the rows read from that feed in that load, latest load "
+            "first. " + FEED_LEVEL
+        ),
         table=table,
-        columns=[Column("loaded", "Loaded (UTC)"), Column("feed", "Feed"),
-                 Column("file", "File"), Column("column", "Field"),
-                 Column("problem", "Problem"), Column("rows", "Rows quarantined", "count"),
-                 Column("rows_read", "Rows read from the feed", "count"),
-                 Column("share_shown", "Share of rows read"),
-                 Column("load_id", "Load")],
+        columns=[
+            Column("loaded", "Loaded (UTC)"),
+            Column("feed", "Feed"),
+            Column("file", "File"),
+            Column("column", "Field"),
+            Column("problem", "Problem"),
+            Column("rows", "Rows quarantined", "count"),
+            Column("rows_read", "Rows read from the feed", "count"),
+            Column("share_shown", "Share of rows read"),
+            Column("load_id", "Load"),
+        ],
         caption="Rows quarantined at ingest, per load, feed, field and problem",
         notes=notes,
         understand={
             "What it counts": "Each rule a row broke (a row breaking two rules counts under "
-                              "both, so the load log's rows quarantined can be fewer than the "
-                              "sum here). Repeats of a key keep the first row and quarantine "
-                              "the rest as 'duplicate key'.",
+            "both, so the load log's rows quarantined can be fewer than the "
+            "sum here). Repeats of a key keep the first row and quarantine "
+            "the rest as 'duplicate key'.",
             "Source": "The quarantine written at ingest, counted per load, feed, file, field "
-                      "and problem when the run was published (quarantine_summary). The "
-                      "quarantined values themselves are patient data and never leave the "
-                      "warehouse.",
+            "and problem when the run was published (quarantine_summary). The "
+            "quarantined values themselves are patient data and never leave the "
+            "warehouse.",
             "Fixing it": "Correct the rows in the source system or the export and load the "
-                         "corrected extract: a reload of a file replaces that file's earlier "
-                         "quarantine records (docs/loading-an-extract.md).",
+            "corrected extract: a reload of a file replaces that file's earlier "
+            "quarantine records (docs/loading-an-extract.md).",
             "Scope": FEED_LEVEL,
         },
     )
@@ -206,8 +241,9 @@ def _findings_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
     table["severity_shown"] = table["severity"].map(lambda s: SEVERITY_WORDS.get(s, s))
     table["result"] = ["passed" if n == 0 else "found" for n in table["rows"]]
     table["order"] = table["severity"].map(SEVERITY_ORDER).fillna(9)
-    table = table.sort_values(["order", "rows", "feed", "check_id"],
-                              ascending=[True, False, True, True], kind="stable")
+    table = table.sort_values(
+        ["order", "rows", "feed", "check_id"], ascending=[True, False, True, True], kind="stable"
+    )
     table = table.drop(columns="order").reset_index(drop=True)
     loaded = ""
     if not findings.empty and not loads.empty and "load_id" in findings.columns:
@@ -216,25 +252,31 @@ def _findings_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
     return Panel(
         id="findings",
         title="Completeness and plausibility findings per feed",
-        sentence=(f"Each data-quality check over the loaded feeds{loaded}, errors first, with "
-                  "the records it found; a check that found none passed. Findings are "
-                  "reported, never acted on: an orphan activity stays loaded because it still "
-                  "cost money. " + FEED_LEVEL),
+        sentence=(
+            f"Each data-quality check over the loaded feeds{loaded}, errors first, with "
+            "the records it found; a check that found none passed. Findings are "
+            "reported, never acted on: an orphan activity stays loaded because it still "
+            "cost money. " + FEED_LEVEL
+        ),
         table=table,
-        columns=[Column("description", "What the check looks for"), Column("feed", "Feed"),
-                 Column("severity_shown", "Severity"),
-                 Column("rows", "Records found", "count"), Column("result", "Result"),
-                 Column("check_id", "Check")],
+        columns=[
+            Column("description", "What the check looks for"),
+            Column("feed", "Feed"),
+            Column("severity_shown", "Severity"),
+            Column("rows", "Records found", "count"),
+            Column("result", "Result"),
+            Column("check_id", "Check"),
+        ],
         caption="Data-quality findings, errors first",
         understand={
             "Severity": "Error: the record cannot be linked (it breaks episode building or "
-                        "costing). Warning: it weakens a measure. Information: worth knowing, "
-                        "handled by CareValue.",
+            "costing). Warning: it weakens a measure. Information: worth knowing, "
+            "handled by CareValue.",
             "Source": "dq_results, written by every load over the whole warehouse "
-                      "(carevalue.sources.data_quality).",
+            "(carevalue.sources.data_quality).",
             "Examples": "The checks keep a few example record ids; they are not shown here, "
-                        "as some are patient identifiers. Data engineers read them in the "
-                        "warehouse.",
+            "as some are patient identifiers. Data engineers read them in the "
+            "warehouse.",
             "Scope": FEED_LEVEL,
         },
     )
@@ -255,13 +297,35 @@ def _completeness_panel(ctx: PageContext, episodes: pd.DataFrame) -> Panel:
         counts = {s: int((status == s).sum()) for s in STATUSES}
         unknown = int(status.isna().sum()) + int((~status.isin(STATUSES) & status.notna()).sum())
         due = counts["measured"] + counts["missing"]
-        rows.append({"outcome": outcome.name, "outcome_id": outcome.id, "tier": outcome.tier,
-                     "source": outcome.source, "timepoint": outcome.timepoint, **counts,
-                     "no_status": unknown, "due": due, "episodes": len(episodes),
-                     "completeness": counts["measured"] / due if due else None})
-    table = pd.DataFrame(rows, columns=["outcome", "outcome_id", "tier", "source", "timepoint",
-                                        *STATUSES, "no_status", "due", "episodes",
-                                        "completeness"])
+        rows.append(
+            {
+                "outcome": outcome.name,
+                "outcome_id": outcome.id,
+                "tier": outcome.tier,
+                "source": outcome.source,
+                "timepoint": outcome.timepoint,
+                **counts,
+                "no_status": unknown,
+                "due": due,
+                "episodes": len(episodes),
+                "completeness": counts["measured"] / due if due else None,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "outcome",
+            "outcome_id",
+            "tier",
+            "source",
+            "timepoint",
+            *STATUSES,
+            "no_status",
+            "due",
+            "episodes",
+            "completeness",
+        ],
+    )
     notes = []
     if missing_columns:
         notes.append("The run did not record a status for: " + ", ".join(missing_columns) + ".")
@@ -271,12 +335,18 @@ def _completeness_panel(ctx: PageContext, episodes: pd.DataFrame) -> Panel:
     if not table.empty and len(episodes):
         shown = table.iloc[::-1]  # first outcome at the top
         figure = {
-            "data": [{"type": "bar", "orientation": "h", "name": STATUS_LABELS[s],
-                      "y": shown["outcome"].tolist(), "x": [int(v) for v in shown[s]],
-                      "marker": {"color": STATUS_COLOURS[s]},
-                      "hovertemplate": f"%{{y}}: %{{x:,}} {STATUS_LABELS[s].lower()}"
-                                       "<extra></extra>"}
-                     for s in STATUSES],
+            "data": [
+                {
+                    "type": "bar",
+                    "orientation": "h",
+                    "name": STATUS_LABELS[s],
+                    "y": shown["outcome"].tolist(),
+                    "x": [int(v) for v in shown[s]],
+                    "marker": {"color": STATUS_COLOURS[s]},
+                    "hovertemplate": f"%{{y}}: %{{x:,}} {STATUS_LABELS[s].lower()}<extra></extra>",
+                }
+                for s in STATUSES
+            ],
             "layout": charts.layout(x_title="Episodes", height=max(260, 34 * len(table) + 120)),
         }
         figure["layout"]["barmode"] = "stack"
@@ -285,18 +355,25 @@ def _completeness_panel(ctx: PageContext, episodes: pd.DataFrame) -> Panel:
     return Panel(
         id="outcome-completeness",
         title="How complete this condition's outcomes are",
-        sentence=(f"For each outcome of the {ctx.pack.governance.name.lower()} pack, how many of "
-                  f"the {len(episodes):,} episodes ({ctx.filters.describe()}) have it measured, "
-                  "missing, not yet due or not applicable, and the share measured of those due "
-                  "(measured or missing)."),
+        sentence=(
+            f"For each outcome of the {ctx.pack.governance.name.lower()} pack, how many of "
+            f"the {len(episodes):,} episodes ({ctx.filters.describe()}) have it measured, "
+            "missing, not yet due or not applicable, and the share measured of those due "
+            "(measured or missing)."
+        ),
         table=table,
-        columns=[Column("outcome", "Outcome"), Column("tier", "Tier"),
-                 Column("source", "Reported by"), Column("timepoint", "Timepoint"),
-                 Column("measured", "Measured", "count"), Column("missing", "Missing", "count"),
-                 Column("not_due", "Not due yet", "count"),
-                 Column("not_applicable", "Not applicable", "count"),
-                 Column("due", "Due", "count"),
-                 Column("completeness", "Measured of those due", "rate")],
+        columns=[
+            Column("outcome", "Outcome"),
+            Column("tier", "Tier"),
+            Column("source", "Reported by"),
+            Column("timepoint", "Timepoint"),
+            Column("measured", "Measured", "count"),
+            Column("missing", "Missing", "count"),
+            Column("not_due", "Not due yet", "count"),
+            Column("not_applicable", "Not applicable", "count"),
+            Column("due", "Due", "count"),
+            Column("completeness", "Measured of those due", "rate"),
+        ],
         figure=figure,
         caption=f"Outcome completeness, {ctx.filters.describe()}",
         notes=notes,
@@ -304,16 +381,16 @@ def _completeness_panel(ctx: PageContext, episodes: pd.DataFrame) -> Panel:
         understand={
             "Measured": "The outcome has a value for the episode.",
             "Missing": "The outcome was due (its window is over) but no value was found: for "
-                       "a PROM, no response in the window; for a clinician score, none "
-                       "recorded.",
+            "a PROM, no response in the window; for a clinician score, none "
+            "recorded.",
             "Not due yet": "Its window has not ended by the end of the data, so it cannot be "
-                           "missing yet.",
+            "missing yet.",
             "Not applicable": "The outcome does not apply to the episode (e.g. died before the "
-                              "measure was collected, or not thrombolysed).",
+            "measure was collected, or not thrombolysed).",
             "Source": f"The status columns of episode_value, run {ctx.run_id}, condition pack "
-                      f"{ctx.pack.id} v{ctx.pack.governance.version}.",
+            f"{ctx.pack.id} v{ctx.pack.governance.version}.",
             "Small numbers": f"The share is shown as 'too few to report' when fewer than "
-                             f"{ctx.min_cell} episodes are due.",
+            f"{ctx.min_cell} episodes are due.",
             "Direction of good": "Higher is better for the share measured.",
         },
     )
@@ -323,8 +400,19 @@ def _completeness_panel(ctx: PageContext, episodes: pd.DataFrame) -> Panel:
 
 
 def _loads_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
-    columns = ["loaded", "feed", "file", "rows_read", "rows_loaded", "rows_quarantined",
-               "share_quarantined", "share_shown", "rows_new", "rows_updated", "load_id"]
+    columns = [
+        "loaded",
+        "feed",
+        "file",
+        "rows_read",
+        "rows_loaded",
+        "rows_quarantined",
+        "share_quarantined",
+        "share_shown",
+        "rows_new",
+        "rows_updated",
+        "load_id",
+    ]
     table = loads[columns].copy() if not loads.empty else pd.DataFrame(columns=columns)
     figure = None
     notes = []
@@ -332,21 +420,33 @@ def _loads_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
         data = []
         ordered = loads.sort_values(["loaded_at", "load_id"], kind="stable")
         for number, (feed, rows) in enumerate(ordered.groupby("feed", sort=True)):
-            data.append({
-                "type": "scatter", "mode": "lines+markers", "name": feed,
-                "x": rows["loaded"].tolist(),
-                "y": [None if display.missing(v) else round(float(v) * 100, 2)
-                      for v in rows["share_quarantined"]],
-                "customdata": [[int(q), int(r)] for q, r in
-                               zip(rows["rows_quarantined"], rows["rows_read"], strict=True)],
-                "hovertemplate": (f"{feed}, %{{x}}: %{{y:.1f}}% quarantined "
-                                  "(%{customdata[0]:,} of %{customdata[1]:,} rows read)"
-                                  "<extra></extra>"),
-                "line": {"color": charts.PALETTE[number % len(charts.PALETTE)], "width": 2},
-                "marker": {"size": 8},
-            })
-        figure = {"data": data,
-                  "layout": charts.layout(x_title="Load (UTC)", y_title="% of rows quarantined")}
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": feed,
+                    "x": rows["loaded"].tolist(),
+                    "y": [
+                        None if display.missing(v) else round(float(v) * 100, 2)
+                        for v in rows["share_quarantined"]
+                    ],
+                    "customdata": [
+                        [int(q), int(r)]
+                        for q, r in zip(rows["rows_quarantined"], rows["rows_read"], strict=True)
+                    ],
+                    "hovertemplate": (
+                        f"{feed}, %{{x}}: %{{y:.1f}}% quarantined "
+                        "(%{customdata[0]:,} of %{customdata[1]:,} rows read)"
+                        "<extra></extra>"
+                    ),
+                    "line": {"color": charts.PALETTE[number % len(charts.PALETTE)], "width": 2},
+                    "marker": {"size": 8},
+                }
+            )
+        figure = {
+            "data": data,
+            "layout": charts.layout(x_title="Load (UTC)", y_title="% of rows quarantined"),
+        }
         figure["layout"]["xaxis"].update({"type": "date", "tickformat": "%-d %b %Y"})
         figure["layout"]["yaxis"].update({"rangemode": "tozero", "ticksuffix": "%"})
         if loads["load_id"].nunique() < 2:
@@ -354,32 +454,39 @@ def _loads_panel(ctx: PageContext, loads: pd.DataFrame) -> Panel:
             only = pd.Timestamp(loads["loaded_at"].iloc[0])
             figure["layout"]["xaxis"]["range"] = [
                 (only - pd.Timedelta(days=7)).strftime("%Y-%m-%d"),
-                (only + pd.Timedelta(days=7)).strftime("%Y-%m-%d")]
+                (only + pd.Timedelta(days=7)).strftime("%Y-%m-%d"),
+            ]
     return Panel(
         id="loads",
         title="Each feed's loads over time",
-        sentence=("Rows read, loaded and quarantined per feed in each load, latest first; the "
-                  "chart shows the share of each feed's rows quarantined by load date, so a "
-                  "feed getting worse stands out. " + FEED_LEVEL),
+        sentence=(
+            "Rows read, loaded and quarantined per feed in each load, latest first; the "
+            "chart shows the share of each feed's rows quarantined by load date, so a "
+            "feed getting worse stands out. " + FEED_LEVEL
+        ),
         table=table,
-        columns=[Column("loaded", "Loaded (UTC)"), Column("feed", "Feed"),
-                 Column("file", "File"), Column("rows_read", "Rows read", "count"),
-                 Column("rows_loaded", "Rows loaded", "count"),
-                 Column("rows_quarantined", "Rows quarantined", "count"),
-                 Column("share_shown", "Share quarantined"),
-                 Column("rows_new", "New keys", "count"),
-                 Column("rows_updated", "Updated keys", "count"),
-                 Column("load_id", "Load")],
+        columns=[
+            Column("loaded", "Loaded (UTC)"),
+            Column("feed", "Feed"),
+            Column("file", "File"),
+            Column("rows_read", "Rows read", "count"),
+            Column("rows_loaded", "Rows loaded", "count"),
+            Column("rows_quarantined", "Rows quarantined", "count"),
+            Column("share_shown", "Share quarantined"),
+            Column("rows_new", "New keys", "count"),
+            Column("rows_updated", "Updated keys", "count"),
+            Column("load_id", "Load"),
+        ],
         figure=figure,
         caption="Rows read, loaded and quarantined per feed and load",
         notes=notes,
         understand={
             "Reconciliation": "Rows read = rows loaded + rows quarantined, for every feed of "
-                              "every load. New and updated keys say how the loaded rows "
-                              "changed the warehouse (a key already loaded is replaced).",
+            "every load. New and updated keys say how the loaded rows "
+            "changed the warehouse (a key already loaded is replaced).",
             "Direction of good": "Lower is better for the share quarantined.",
             "Source": "load_log, one row per feed per load (the key's fingerprint is not "
-                      "published).",
+            "published).",
             "Scope": FEED_LEVEL,
         },
     )

@@ -24,8 +24,7 @@ from carevalue.web.panels import Column, Disclosure, Page, Panel
 
 # (episode_value column, panel id, title, what one group is called in a sentence)
 GROUP_TYPES = (
-    ("imd_quintile", "by-deprivation", "By deprivation quintile (1 = most deprived)",
-     "quintile"),
+    ("imd_quintile", "by-deprivation", "By deprivation quintile (1 = most deprived)", "quintile"),
     ("age_band", "by-age", "By age band", "age"),
     ("sex", "by-sex", "By sex", ""),
     ("ethnic_group", "by-ethnic-group", "By ethnic group", ""),
@@ -34,8 +33,21 @@ EVERYONE = "All these episodes"
 UNKNOWN = "unknown"
 FIGURES = ("value", "lower", "upper", "value_shown", "interval_shown")
 # The group_metrics columns each group type's table keeps (the figures, their counts, notes).
-KEEP = ["group", "key", "metric", "label", "metric_kind", "n", "n_due", "n_used", "value",
-        "lower", "upper", "suppressed", "note"]
+KEEP = [
+    "group",
+    "key",
+    "metric",
+    "label",
+    "metric_kind",
+    "n",
+    "n_due",
+    "n_used",
+    "value",
+    "lower",
+    "upper",
+    "suppressed",
+    "note",
+]
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -61,6 +73,7 @@ def group_words(column: str, label: str) -> str:
 
 def group_order(column: str, labels: list[str]) -> list[str]:
     """Groups in their natural order (quintiles and age bands by number), unknown last."""
+
     def key(label: str):
         if label in (UNKNOWN, "Not stated"):
             return (2, 0, label)
@@ -89,8 +102,10 @@ def overlap_sentence(measure: str, rows: pd.DataFrame, direction: str, fmt) -> s
     or cost where a group's higher cost is not a judgement) only the highest and lowest."""
     rows = rows[rows["value"].notna()]
     if len(rows) < 2:
-        return (f"{measure}: fewer than two groups have figures that can be reported, so "
-                "there is no comparison.")
+        return (
+            f"{measure}: fewer than two groups have figures that can be reported, so "
+            "there is no comparison."
+        )
     high = rows.loc[rows["value"].idxmax()]
     low = rows.loc[rows["value"].idxmin()]
     if high["value"] == low["value"]:
@@ -103,30 +118,43 @@ def overlap_sentence(measure: str, rows: pd.DataFrame, direction: str, fmt) -> s
     overlap = intervals_overlap(high["lower"], high["upper"], low["lower"], low["upper"])
     if direction in ("higher_is_better", "lower_is_better"):
         best, worst = (high, low) if direction == "higher_is_better" else (low, high)
-        start = (f"{measure}: best in {best['group']} ({figure(best)}) and worst in "
-                 f"{worst['group']} ({figure(worst)})")
+        start = (
+            f"{measure}: best in {best['group']} ({figure(best)}) and worst in "
+            f"{worst['group']} ({figure(worst)})"
+        )
         if overlap:
             return start + "; the intervals overlap, so these data do not show a difference."
-        return (start + f"; the intervals do not overlap, so {worst['group']} is worse than "
-                f"{best['group']} beyond chance.")
-    start = (f"{measure}: highest in {high['group']} ({figure(high)}) and lowest in "
-             f"{low['group']} ({figure(low)})")
+        return (
+            start + f"; the intervals do not overlap, so {worst['group']} is worse than "
+            f"{best['group']} beyond chance."
+        )
+    start = (
+        f"{measure}: highest in {high['group']} ({figure(high)}) and lowest in "
+        f"{low['group']} ({figure(low)})"
+    )
     if overlap:
         return start + "; the intervals overlap, so these data do not show a difference."
     return start + "; the intervals do not overlap, so the difference is beyond chance."
 
 
-def dot_whisker(series: list[dict], *, side_by_side: bool = True, height: int | None = None
-                ) -> dict:
+def dot_whisker(
+    series: list[dict], *, side_by_side: bool = True, height: int | None = None
+) -> dict:
     """Dots with 95% interval whiskers, one subplot per series (side by side sharing the
     group axis, or stacked each with its own). Each series: ``title``, ``labels``,
     ``value``, ``lower``, ``upper``, optional ``reference`` (a dashed line, e.g. everyone)
     and ``kind`` ("rate", "money" or "number") for the axis and hover format."""
     count = max(len(series), 1)
     rows = max((len(s["labels"]) for s in series), default=1)
-    layout = charts.layout(legend=False, height=height or (
-        max(220, 90 + 34 * rows) if side_by_side else 80 + sum(60 + 30 * len(s["labels"])
-                                                               for s in series)))
+    layout = charts.layout(
+        legend=False,
+        height=height
+        or (
+            max(220, 90 + 34 * rows)
+            if side_by_side
+            else 80 + sum(60 + 30 * len(s["labels"]) for s in series)
+        ),
+    )
     layout["margin"] = {"l": 170, "r": 20, "t": 40, "b": 50}
     data, shapes, annotations = [], [], []
     gap = 0.08 if side_by_side else 0.16
@@ -141,55 +169,107 @@ def dot_whisker(series: list[dict], *, side_by_side: bool = True, height: int | 
             x_domain, y_domain = [0, 1], [top - size, top]
         kind = one.get("kind", "number")
         last = side_by_side or number == count - 1
-        axis = {"gridcolor": charts.PALE_GREY, "zeroline": False, "domain": x_domain,
-                "anchor": y_ref, "title": {"text": one.get("x_title", "") if last else ""}}
+        axis = {
+            "gridcolor": charts.PALE_GREY,
+            "zeroline": False,
+            "domain": x_domain,
+            "anchor": y_ref,
+            "title": {"text": one.get("x_title", "") if last else ""},
+        }
         if kind == "rate":
             axis["tickformat"] = ".0%"
         elif kind == "money":
             axis["tickprefix"], axis["tickformat"] = "£", ",.0f"
         layout[f"xaxis{suffix}"] = axis
         if not side_by_side or number == 0:
-            layout[f"yaxis{suffix}"] = {"type": "category", "autorange": "reversed",
-                                        "domain": y_domain, "anchor": x_ref,
-                                        "categoryorder": "array",
-                                        "categoryarray": list(one["labels"]),
-                                        "gridcolor": charts.PALE_GREY, "automargin": True}
+            layout[f"yaxis{suffix}"] = {
+                "type": "category",
+                "autorange": "reversed",
+                "domain": y_domain,
+                "anchor": x_ref,
+                "categoryorder": "array",
+                "categoryarray": list(one["labels"]),
+                "gridcolor": charts.PALE_GREY,
+                "automargin": True,
+            }
         value = np.asarray(charts.clean(one["value"]), dtype=float)
         lower = np.asarray(charts.clean(one["lower"]), dtype=float)
         upper = np.asarray(charts.clean(one["upper"]), dtype=float)
         hover = {"rate": "%{x:.1%}", "money": "£%{x:,.0f}"}.get(kind, "%{x:,.2f}")
-        data.append({
-            "type": "scatter", "mode": "markers", "name": one["title"],
-            "x": charts.clean(value), "y": list(one["labels"]),
-            "xaxis": x_ref, "yaxis": y_ref,
-            "marker": {"color": charts.BLUE, "size": 9},
-            "error_x": {"type": "data", "symmetric": False,
-                        "array": charts.clean(upper - value),
-                        "arrayminus": charts.clean(value - lower),
-                        "color": charts.BLUE, "thickness": 1.5, "width": 4},
-            "hovertemplate": f"%{{y}}: {hover}<extra>{one['title']}</extra>",
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": one["title"],
+                "x": charts.clean(value),
+                "y": list(one["labels"]),
+                "xaxis": x_ref,
+                "yaxis": y_ref,
+                "marker": {"color": charts.BLUE, "size": 9},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": charts.clean(upper - value),
+                    "arrayminus": charts.clean(value - lower),
+                    "color": charts.BLUE,
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+                "hovertemplate": f"%{{y}}: {hover}<extra>{one['title']}</extra>",
+            }
+        )
         reference = one.get("reference")
         missing = [label for label, v in zip(one["labels"], value, strict=True) if np.isnan(v)]
         if missing:
             # a group without a dot says why, so an empty row never reads as zero
             finite = value[~np.isnan(value)]
-            where = (float(reference) if reference is not None and not display.missing(reference)
-                     else float(np.median(finite)) if len(finite) else 0.0)
-            data.append({"type": "scatter", "mode": "text", "x": [where] * len(missing),
-                         "y": missing, "xaxis": x_ref, "yaxis": y_ref,
-                         "text": ["too few to report"] * len(missing),
-                         "textfont": {"color": charts.GREY, "size": 11},
-                         "hoverinfo": "skip", "showlegend": False})
+            where = (
+                float(reference)
+                if reference is not None and not display.missing(reference)
+                else float(np.median(finite))
+                if len(finite)
+                else 0.0
+            )
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "text",
+                    "x": [where] * len(missing),
+                    "y": missing,
+                    "xaxis": x_ref,
+                    "yaxis": y_ref,
+                    "text": ["too few to report"] * len(missing),
+                    "textfont": {"color": charts.GREY, "size": 11},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
+            )
         if reference is not None and not display.missing(reference):
-            shapes.append({"type": "line", "xref": x_ref, "yref": "paper",
-                           "x0": float(reference), "x1": float(reference),
-                           "y0": y_domain[0], "y1": y_domain[1],
-                           "line": {"color": charts.GREY, "dash": "dash", "width": 1}})
-        annotations.append({"xref": "paper", "yref": "paper", "x": sum(x_domain) / 2,
-                            "y": y_domain[1], "yanchor": "bottom", "xanchor": "center",
-                            "text": one["title"], "showarrow": False,
-                            "font": {"size": 13}})
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": x_ref,
+                    "yref": "paper",
+                    "x0": float(reference),
+                    "x1": float(reference),
+                    "y0": y_domain[0],
+                    "y1": y_domain[1],
+                    "line": {"color": charts.GREY, "dash": "dash", "width": 1},
+                }
+            )
+        annotations.append(
+            {
+                "xref": "paper",
+                "yref": "paper",
+                "x": sum(x_domain) / 2,
+                "y": y_domain[1],
+                "yanchor": "bottom",
+                "xanchor": "center",
+                "text": one["title"],
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
     layout["shapes"], layout["annotations"] = shapes, annotations
     return {"data": data, "layout": layout}
 
@@ -220,27 +300,35 @@ def key_outcome(pack) -> str:
     return min(pack.outcomes, key=lambda o: o.tier).id
 
 
-def _group_table(ctx: PageContext, column: str, metrics: list[str], overall: pd.DataFrame
-                 ) -> pd.DataFrame:
+def _group_table(
+    ctx: PageContext, column: str, metrics: list[str], overall: pd.DataFrame
+) -> pd.DataFrame:
     by_group = group_metrics(ctx.pack, ctx.episodes, (column,))
     by_group = by_group[by_group["metric"].isin(metrics)]
     by_group = by_group.assign(
-        group=[group_label(column, v) for v in by_group[column]], key=by_group[column])
+        group=[group_label(column, v) for v in by_group[column]], key=by_group[column]
+    )
     everyone = overall[overall["metric"].isin(metrics)].assign(group=EVERYONE, key="all")
     table = pd.concat([everyone[KEEP], by_group[KEEP]], ignore_index=True)
-    order = {label: number for number, label in
-             enumerate([EVERYONE, *group_order(column, by_group["group"].tolist())])}
+    order = {
+        label: number
+        for number, label in enumerate([EVERYONE, *group_order(column, by_group["group"].tolist())])
+    }
     table["metric_order"] = table["metric"].map({m: n for n, m in enumerate(metrics)})
     table["group_order"] = table["group"].map(order)
     table = table.sort_values(["metric_order", "group_order"]).reset_index(drop=True)
     directions = {m: DIRECTION_WORDS[metric_direction(ctx.pack, m)] for m in metrics}
     table["direction"] = table["metric"].map(directions)
-    table["value_shown"] = [show(k, m, v) for k, m, v in
-                            zip(table["metric_kind"], table["metric"], table["value"],
-                                strict=True)]
-    table["interval_shown"] = [shown_interval(k, m, lo, hi) for k, m, lo, hi in
-                               zip(table["metric_kind"], table["metric"], table["lower"],
-                                   table["upper"], strict=True)]
+    table["value_shown"] = [
+        show(k, m, v)
+        for k, m, v in zip(table["metric_kind"], table["metric"], table["value"], strict=True)
+    ]
+    table["interval_shown"] = [
+        shown_interval(k, m, lo, hi)
+        for k, m, lo, hi in zip(
+            table["metric_kind"], table["metric"], table["lower"], table["upper"], strict=True
+        )
+    ]
     table["group_type"] = column
     return table.drop(columns=["metric_order", "group_order"])
 
@@ -253,10 +341,12 @@ def build(ctx: PageContext) -> Page:
     episodes = ctx.episodes
     page = Page(
         title="Equity",
-        lead=(f"{len(episodes):,} episodes ({ctx.filters.describe()}). Outcomes, cost and value "
-              "for each deprivation quintile (quintile 1 is the most deprived fifth of areas), "
-              "age band, sex and ethnic group, each with its 95% interval. Where the "
-              "intervals of two groups overlap, these data do not show a difference."),
+        lead=(
+            f"{len(episodes):,} episodes ({ctx.filters.describe()}). Outcomes, cost and value "
+            "for each deprivation quintile (quintile 1 is the most deprived fifth of areas), "
+            "age band, sex and ethnic group, each with its 95% interval. Where the "
+            "intervals of two groups overlap, these data do not show a difference."
+        ),
     )
     if episodes.empty:
         page.messages.append("No episodes match these filters.")
@@ -265,56 +355,71 @@ def build(ctx: PageContext) -> Page:
     overall = group_metrics(ctx.pack, episodes)
     # An observed / expected with no expected values (its risk model was not fitted) would
     # read as "too few to report" in every group: leave it out and say why.
-    unfitted = set(overall.loc[(overall["metric_kind"] == "observed_expected")
-                               & (overall["n_used"] == 0), "metric"])
+    unfitted = set(
+        overall.loc[
+            (overall["metric_kind"] == "observed_expected") & (overall["n_used"] == 0), "metric"
+        ]
+    )
     metrics = [m for m in key_metrics(ctx) if m not in unfitted]
     for metric in sorted(unfitted & set(key_metrics(ctx))):
         page.messages.append(
             f"{overall.loc[overall['metric'] == metric, 'label'].iloc[0]} is not shown: the "
-            "risk model was not fitted in this run (see the Outcomes page).")
+            "risk model was not fitted in this run (see the Outcomes page)."
+        )
     labels = overall.set_index("metric")["label"].to_dict()
     kinds = overall.set_index("metric")["metric_kind"].to_dict()
     if ctx.filters.group:
         page.messages.append(
             f"The filters keep one population group ({ctx.filters.describe()}), so that "
-            "group type shows that group alone.")
+            "group type shows that group alone."
+        )
 
     for column, panel_id, title, _ in GROUP_TYPES:
         if column not in episodes.columns:
             continue
         table = _group_table(ctx, column, metrics, overall)
         panel = Panel(
-            id=panel_id, title=title,
-            sentence=(f"{labels.get(outcome, outcome)} and mean cost per episode for each "
-                      f"group, with 95% intervals; the dashed line is all these episodes "
-                      f"({ctx.filters.describe()})."),
+            id=panel_id,
+            title=title,
+            sentence=(
+                f"{labels.get(outcome, outcome)} and mean cost per episode for each "
+                f"group, with 95% intervals; the dashed line is all these episodes "
+                f"({ctx.filters.describe()})."
+            ),
             table=table,
-            columns=[Column("group", "Group"), Column("label", "Measure"),
-                     Column("direction", "Direction of good"),
-                     Column("value_shown", "Value"), Column("interval_shown", "95% interval"),
-                     Column("n_used", "Episodes used", "count"),
-                     Column("n", "Episodes in group", "count"), Column("note", "Note")],
+            columns=[
+                Column("group", "Group"),
+                Column("label", "Measure"),
+                Column("direction", "Direction of good"),
+                Column("value_shown", "Value"),
+                Column("interval_shown", "95% interval"),
+                Column("n_used", "Episodes used", "count"),
+                Column("n", "Episodes in group", "count"),
+                Column("note", "Note"),
+            ],
             caption=f"Key measures {title[0].lower()}{title[1:]}",
             disclosure=Disclosure("n_used", FIGURES, within=("metric",)),
             understand={
-                "Groups": ("Deprivation quintile from the Index of Multiple Deprivation of the "
-                           "patient's area: 1 is the most deprived fifth, 5 the least."
-                           if column == "imd_quintile" else
-                           "As recorded on the patient's index admission; 'unknown' where it "
-                           "was not recorded."),
+                "Groups": (
+                    "Deprivation quintile from the Index of Multiple Deprivation of the "
+                    "patient's area: 1 is the most deprived fifth, 5 the least."
+                    if column == "imd_quintile"
+                    else "As recorded on the patient's index admission; 'unknown' where it "
+                    "was not recorded."
+                ),
                 "Comparison": "The best and worst groups with enough episodes are compared; "
-                              "groups recorded as unknown are left out. With several groups, "
-                              "one pair can differ by chance, and overlapping intervals do "
-                              "not prove the groups are the same.",
+                "groups recorded as unknown are left out. With several groups, "
+                "one pair can differ by chance, and overlapping intervals do "
+                "not prove the groups are the same.",
                 "Case mix": "Crude outcomes differ between age groups for reasons of age "
-                            "alone; observed / expected rows, where the pack has a risk "
-                            "model, allow for case mix.",
+                "alone; observed / expected rows, where the pack has a risk "
+                "model, allow for case mix.",
                 "Intervals": "Wilson for rates, t for means, ratio estimators for value "
-                             "figures (docs/outcomes.md).",
+                "figures (docs/outcomes.md).",
                 "Small numbers": f"Figures resting on fewer than {ctx.min_cell} episodes are "
-                                 "shown as 'too few to report' and are not drawn.",
+                "shown as 'too few to report' and are not drawn.",
                 "Source": f"Run {ctx.run_id}, condition pack {ctx.pack.id} "
-                          f"v{ctx.pack.governance.version}",
+                f"v{ctx.pack.governance.version}",
             },
         )
         # Protect before drawing, so the chart and the sentences show only what the table
@@ -329,18 +434,28 @@ def build(ctx: PageContext) -> Page:
                 continue
             rows = groups[groups["metric"] == metric].set_index("group").reindex(order)
             everyone = protected[(protected["key"] == "all") & (protected["metric"] == metric)]
-            series.append({
-                "title": labels.get(metric, metric), "labels": order,
-                "value": rows["value"], "lower": rows["lower"], "upper": rows["upper"],
-                "reference": everyone["value"].iloc[0] if len(everyone) else None,
-                "kind": _kind(kinds[metric]),
-            })
+            series.append(
+                {
+                    "title": labels.get(metric, metric),
+                    "labels": order,
+                    "value": rows["value"],
+                    "lower": rows["lower"],
+                    "upper": rows["upper"],
+                    "reference": everyone["value"].iloc[0] if len(everyone) else None,
+                    "kind": _kind(kinds[metric]),
+                }
+            )
             known = rows[~rows.index.isin([UNKNOWN, "Not stated"])].reset_index()
             known["group"] = [group_words(column, g) for g in known["group"]]
-            direction = "neutral" if metric == "cost_mean" else metric_direction(ctx.pack,
-                                                                                 metric)
-            notes.append(overlap_sentence(labels.get(metric, metric), known, direction,
-                                          display.figure_format(kinds[metric], metric)))
+            direction = "neutral" if metric == "cost_mean" else metric_direction(ctx.pack, metric)
+            notes.append(
+                overlap_sentence(
+                    labels.get(metric, metric),
+                    known,
+                    direction,
+                    display.figure_format(kinds[metric], metric),
+                )
+            )
         if groups["suppressed"].eq(True).any():
             notes.append("Groups too few to report are listed in the table but not drawn.")
         panel.notes = notes

@@ -31,12 +31,17 @@ from carevalue.web.metric_text import DIRECTION_WORDS, show
 from carevalue.web.pages import PageContext
 from carevalue.web.panels import Column, Disclosure, Page, Panel
 
-MDC_SOURCE = ("NHS England, Making Data Count "
-              "(https://www.england.nhs.uk/publication/making-data-count/); icons from "
-              "NHSRplotthedots (NHS-R Community, MIT licence); CareValue's methods in "
-              "docs/reading-an-spc-chart.md.")
-GAP_WORDS = {GAP_SUPPRESSED: TOO_FEW, GAP_NO_EPISODES: "no episodes this month",
-             GAP_NO_VALUE: "nothing measurable yet"}
+MDC_SOURCE = (
+    "NHS England, Making Data Count "
+    "(https://www.england.nhs.uk/publication/making-data-count/); icons from "
+    "NHSRplotthedots (NHS-R Community, MIT licence); CareValue's methods in "
+    "docs/reading-an-spc-chart.md."
+)
+GAP_WORDS = {
+    GAP_SUPPRESSED: TOO_FEW,
+    GAP_NO_EPISODES: "no episodes this month",
+    GAP_NO_VALUE: "nothing measurable yet",
+}
 RULE_WORDS = {
     "astronomical": "a point beyond a process limit",
     "trend": "a trend: six rises or six falls in a row",
@@ -55,10 +60,10 @@ POINT_COLOURS = {
     "special_cause_neutral_high": ("Special cause, high", charts.NEUTRAL_SPECIAL),
     "special_cause_neutral_low": ("Special cause, low", charts.NEUTRAL_SPECIAL),
 }
-CHART_FIGURES = ("y",)   # y_shown and signal follow y once it is protected
+CHART_FIGURES = ("y",)  # y_shown and signal follow y once it is protected
 UNSET = float("inf")
-MIN_MOVING_RANGES = 10      # fewer consecutive pairs than this: the limits are shaky
-TOO_FEW_COLOUR = "#768692"   # NHS mid grey: not orange, which means concern   # disclosure count of a month with no figure at all: nothing to hide
+MIN_MOVING_RANGES = 10  # fewer consecutive pairs than this: the limits are shaky
+TOO_FEW_COLOUR = "#768692"  # NHS mid grey: not orange, which means concern   # disclosure count of a month with no figure at all: nothing to hide
 
 
 def metric_order(pack) -> list[str]:
@@ -104,11 +109,13 @@ def build(ctx: PageContext) -> Page:
     if ctx.filters.segments_named() > 1:
         page.messages.append(
             f"These filters name more than one grouping; the charts are drawn for one grouping "
-            f"at a time and show {where} (a site before a team before a population group).")
+            f"at a time and show {where} (a site before a team before a population group)."
+        )
     if ctx.filters.period:
         page.messages.append(
             f"The charts show every month, so the limits rest on the whole series; FY "
-            f"{ctx.filters.period} is shaded.")
+            f"{ctx.filters.period} is shaded."
+        )
     how_to = how_to_read_panel()
     if icons.empty:
         page.lead = f"No monthly series for {where} in run {ctx.run_id}."
@@ -122,16 +129,28 @@ def build(ctx: PageContext) -> Page:
     icon_of = icons.drop_duplicates("metric").set_index("metric")
     tables = chart_tables(ctx, spc, icon_of)
     chart_panels = [
-        chart_panel(ctx, metric, labels.get(metric, metric), icon_of.loc[metric],
-                    tables.get(metric), changes, where)
+        chart_panel(
+            ctx,
+            metric,
+            labels.get(metric, metric),
+            icon_of.loc[metric],
+            tables.get(metric),
+            changes,
+            where,
+        )
         for metric in metrics
     ]
     charted = sum(p.figure is not None for p in chart_panels)
-    page.lead = (f"{len(metrics)} measures of {ctx.pack.governance.name.lower()} care, month by "
-                 f"month, for {where}: {charted} charted as Making Data Count charts; the rest "
-                 "say why not. The summary lists every measure's icons first.")
-    page.panels = [summary_panel(ctx, metrics, labels, icon_of, chart_panels, where), how_to,
-                   *chart_panels]
+    page.lead = (
+        f"{len(metrics)} measures of {ctx.pack.governance.name.lower()} care, month by "
+        f"month, for {where}: {charted} charted as Making Data Count charts; the rest "
+        "say why not. The summary lists every measure's icons first."
+    )
+    page.panels = [
+        summary_panel(ctx, metrics, labels, icon_of, chart_panels, where),
+        how_to,
+        *chart_panels,
+    ]
     return page
 
 
@@ -139,7 +158,8 @@ def _rows_for(table: pd.DataFrame, segment_type: str, segment: str) -> pd.DataFr
     if table.empty:
         return table
     keep = (table["segment_type"] == segment_type) & (
-        table["segment"].astype("string") == str(segment))
+        table["segment"].astype("string") == str(segment)
+    )
     return table[keep.to_numpy()]
 
 
@@ -156,15 +176,29 @@ def service_changes(ctx: PageContext, segment_type: str, segment: str) -> list[t
             keep &= (values.isna() | (values == str(value))).fillna(True)
     chosen = table[keep.to_numpy()]
     texts = chosen["description"] if "description" in chosen.columns else [None] * len(chosen)
-    out = [(day.strftime("%Y-%m-%d"), "Service change" if display.missing(text) else str(text))
-           for day, text in zip(pd.to_datetime(chosen["change_date"]), texts, strict=True)]
+    out = [
+        (day.strftime("%Y-%m-%d"), "Service change" if display.missing(text) else str(text))
+        for day, text in zip(pd.to_datetime(chosen["change_date"]), texts, strict=True)
+    ]
     return sorted(out)
 
 
 # ------------------------------------------------------------------------ the charts
 
-CHART_COLUMNS = ["metric", "date", "n", "gap", "y", "mean", "lpl", "upl", "target",
-                 "point_type", "rule", "rebase_group"]
+CHART_COLUMNS = [
+    "metric",
+    "date",
+    "n",
+    "gap",
+    "y",
+    "mean",
+    "lpl",
+    "upl",
+    "target",
+    "point_type",
+    "rule",
+    "rebase_group",
+]
 CHART_DISCLOSURE = Disclosure("n_disclosure", CHART_FIGURES, within=("metric",))
 
 
@@ -174,8 +208,9 @@ def _text(column: pd.Series) -> pd.Series:
     return values.where(column.notna(), None)
 
 
-def chart_tables(ctx: PageContext, spc: pd.DataFrame, icon_of: pd.DataFrame
-                 ) -> dict[str, pd.DataFrame]:
+def chart_tables(
+    ctx: PageContext, spc: pd.DataFrame, icon_of: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
     """Every series' months as the chart panels show them, built for all metrics at once
     and through disclosure control once: values, limits, signal, why a month has no point.
     Returns metric -> its months in date order."""
@@ -200,8 +235,9 @@ def chart_tables(ctx: PageContext, spc: pd.DataFrame, icon_of: pd.DataFrame
     table["note"] = np.where(suppressed, TOO_FEW, None)
     # Months with a value rest on their episodes; months the run suppressed count as too
     # few; months with no figure at all (no episodes, nothing measurable) hide nothing.
-    table["n_disclosure"] = np.where(gap.isna().to_numpy(), table["n"].astype(float),
-                                     np.where(suppressed, 0.0, UNSET))
+    table["n_disclosure"] = np.where(
+        gap.isna().to_numpy(), table["n"].astype(float), np.where(suppressed, 0.0, UNSET)
+    )
     kinds = {m: metric_kind(ctx.pack, m) for m in table["metric"].unique()}
     for column in ("y", "mean", "lpl", "upl", "target"):
         shown = []
@@ -215,28 +251,55 @@ def chart_tables(ctx: PageContext, spc: pd.DataFrame, icon_of: pd.DataFrame
         codes = icon_of[column].astype("object").where(icon_of[column].notna(), None)
         table[column] = table["metric"].map(codes.to_dict())
     table["kind"] = table["metric"].map(kinds)
-    protected = ctx.protect(Panel(id="charts", title="", sentence="", table=table, columns=[],
-                                  disclosure=CHART_DISCLOSURE)).table
+    protected = ctx.protect(
+        Panel(
+            id="charts", title="", sentence="", table=table, columns=[], disclosure=CHART_DISCLOSURE
+        )
+    ).table
     # What the table shows follows the protected value, so the downloads say "too few to
     # report" too, and a hidden month's signal goes with it.
     hidden = protected["y"].isna().to_numpy() & protected["suppressed"].eq(True).to_numpy()
     protected.loc[hidden, "y_shown"] = TOO_FEW
     protected.loc[protected["y"].isna().to_numpy(), "signal"] = None
-    return {metric: rows.reset_index(drop=True)
-            for metric, rows in protected.groupby("metric", sort=False)}
+    return {
+        metric: rows.reset_index(drop=True)
+        for metric, rows in protected.groupby("metric", sort=False)
+    }
 
 
-def chart_panel(ctx: PageContext, metric: str, label: str, icon, table: pd.DataFrame | None,
-                changes: list[tuple[str, str]], where: str) -> Panel:
+def chart_panel(
+    ctx: PageContext,
+    metric: str,
+    label: str,
+    icon,
+    table: pd.DataFrame | None,
+    changes: list[tuple[str, str]],
+    where: str,
+) -> Panel:
     kind = metric_kind(ctx.pack, metric)
-    improvement = str(icon["improvement"]) if not display.missing(icon["improvement"]) \
-        else "neutral"
+    improvement = (
+        str(icon["improvement"]) if not display.missing(icon["improvement"]) else "neutral"
+    )
     direction = DIRECTION_WORDS.get(improvement, DIRECTION_WORDS["neutral"])
     if table is None:
-        table = pd.DataFrame(columns=[*CHART_COLUMNS, "month", "month_key", "y_shown",
-                                      "mean_shown", "lpl_shown", "upl_shown", "target_shown",
-                                      "signal", "note", "suppressed", "n_disclosure",
-                                      "variation", "assurance"])
+        table = pd.DataFrame(
+            columns=[
+                *CHART_COLUMNS,
+                "month",
+                "month_key",
+                "y_shown",
+                "mean_shown",
+                "lpl_shown",
+                "upl_shown",
+                "target_shown",
+                "signal",
+                "note",
+                "suppressed",
+                "n_disclosure",
+                "variation",
+                "assurance",
+            ]
+        )
     charted = bool(icon["charted"])
     if not charted:
         # Nothing to draw: the table keeps the months that have a value (often none).
@@ -247,46 +310,65 @@ def chart_panel(ctx: PageContext, metric: str, label: str, icon, table: pd.DataF
         why = icon["note"] if not display.missing(icon["note"]) else "not charted"
         notes.insert(0, f"Not charted: {str(why).removeprefix('not charted: ')}.")
     if icon.get("short_series", False) is True:
-        notes.append("Short series: some limits rest on fewer than 12 months with a value, so "
-                     "read them with caution.")
+        notes.append(
+            "Short series: some limits rest on fewer than 12 months with a value, so "
+            "read them with caution."
+        )
     if charted:
         notes.extend(_limit_warnings(table))
     groups = int(icon["rebase_groups"]) if not display.missing(icon["rebase_groups"]) else 1
     if groups > 1:
-        notes.append(f"The limits are recalculated at each of {groups - 1} recorded service "
-                     "change(s), from the first whole month after it.")
+        notes.append(
+            f"The limits are recalculated at each of {groups - 1} recorded service "
+            "change(s), from the first whole month after it."
+        )
     for day, text in changes:
         notes.append(f"Service change recorded on {day}: {text}.")
-    columns = [Column("month", "Month"), Column("n", "Episodes", "count"),
-               Column("y_shown", "Value"), Column("mean_shown", "Mean"),
-               Column("lpl_shown", "Lower process limit"),
-               Column("upl_shown", "Upper process limit")]
+    columns = [
+        Column("month", "Month"),
+        Column("n", "Episodes", "count"),
+        Column("y_shown", "Value"),
+        Column("mean_shown", "Mean"),
+        Column("lpl_shown", "Lower process limit"),
+        Column("upl_shown", "Upper process limit"),
+    ]
     if has_target:
         columns.append(Column("target_shown", "Target"))
     columns.append(Column("signal", "Special cause"))
-    sentence = (f"{label}, month by month for {where}, against its mean and process limits"
-                + (" and target" if has_target else "") + f" ({direction}).")
+    sentence = (
+        f"{label}, month by month for {where}, against its mean and process limits"
+        + (" and target" if has_target else "")
+        + f" ({direction})."
+    )
     if not charted:
-        sentence = (f"{label} for {where}: not charted (see the note); any month with a value "
-                    "to report is in the table.")
+        sentence = (
+            f"{label} for {where}: not charted (see the note); any month with a value "
+            "to report is in the table."
+        )
     panel = Panel(
-        id=f"chart-{metric}", title=label, sentence=sentence, table=table, columns=columns,
-        notes=notes, disclosure=CHART_DISCLOSURE,
+        id=f"chart-{metric}",
+        title=label,
+        sentence=sentence,
+        table=table,
+        columns=columns,
+        notes=notes,
+        disclosure=CHART_DISCLOSURE,
         understand={
             "Direction of good": direction.capitalize() + ".",
             "Points": "One point per month of admission: the figure among that month's "
-                      "episodes (same definition as the Outcomes and Overview pages).",
+            "episodes (same definition as the Outcomes and Overview pages).",
             "Limits": "Mean ± 2.66 × the average moving range, per period between service "
-                      "changes; big moving ranges are screened out first (NHSRplotthedots "
-                      "0.2.2).",
+            "changes; big moving ranges are screened out first (NHSRplotthedots "
+            "0.2.2).",
             "Gaps": f"Months with fewer than {ctx.min_cell} episodes behind the figure are "
-                    "gaps marked 'too few to report'; the line never joins across a gap.",
+            "gaps marked 'too few to report'; the line never joins across a gap.",
             "Source": f"Run {ctx.run_id}, metric_spc; {MDC_SOURCE}",
         },
     )
     if charted and not table.empty:
-        panel.figure = spc_chart(table, kind=kind, metric=metric, changes=changes,
-                                 period=ctx.filters.period)
+        panel.figure = spc_chart(
+            table, kind=kind, metric=metric, changes=changes, period=ctx.filters.period
+        )
     return panel
 
 
@@ -298,12 +380,20 @@ def _limit_warnings(table: pd.DataFrame) -> list[str]:
     pairs = int((np.isfinite(y[1:]) & np.isfinite(y[:-1]) & (group[1:] == group[:-1])).sum())
     spread = (table["upl"] - table["lpl"]).dropna()
     if len(spread) and (spread.abs() < 1e-12).all() and np.nanstd(y) > 0:
-        return [(f"The process limits equal the mean: the {pairs} month-to-month change(s) "
+        return [
+            (
+                f"The process limits equal the mean: the {pairs} month-to-month change(s) "
                 "between consecutive reported months show no variation, so every point off "
-                "the mean is flagged. Read this chart's signals as not meaningful.")]
+                "the mean is flagged. Read this chart's signals as not meaningful."
+            )
+        ]
     if pairs < MIN_MOVING_RANGES:
-        return [(f"The limits rest on only {pairs} month-to-month change(s) between consecutive "
-                "reported months (gaps break the others): read its signals with caution.")]
+        return [
+            (
+                f"The limits rest on only {pairs} month-to-month change(s) between consecutive "
+                "reported months (gaps break the others): read its signals with caution."
+            )
+        ]
     return []
 
 
@@ -345,8 +435,14 @@ def _segments(x: list, values: list, groups: list) -> tuple[list, list]:
     return xs, ys
 
 
-def spc_chart(table: pd.DataFrame, *, kind: str, metric: str,
-              changes: list[tuple[str, str]] = (), period: str = "") -> dict:
+def spc_chart(
+    table: pd.DataFrame,
+    *,
+    kind: str,
+    metric: str,
+    changes: list[tuple[str, str]] = (),
+    period: str = "",
+) -> dict:
     """A lean Making Data Count chart from a chart table: the monthly line (gaps never
     joined), mean and process limits per rebase period (two points each), target,
     special-cause points coloured, months without a point marked on a strip beneath, and
@@ -355,51 +451,95 @@ def spc_chart(table: pd.DataFrame, *, kind: str, metric: str,
     y = charts.clean(table["y"])
     groups = table["rebase_group"].tolist()
     hover = _hover(kind, metric)
-    data = [{"type": "scatter", "mode": "lines+markers", "name": "Monthly value", "x": x,
-             "y": y, "connectgaps": False, "line": {"color": charts.GREY, "width": 1.5},
-             "marker": {"color": charts.GREY, "size": 6},
-             "hovertemplate": "%{x|%b %Y}: " + hover + "<extra></extra>"}]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Monthly value",
+            "x": x,
+            "y": y,
+            "connectgaps": False,
+            "line": {"color": charts.GREY, "width": 1.5},
+            "marker": {"color": charts.GREY, "size": 6},
+            "hovertemplate": "%{x|%b %Y}: " + hover + "<extra></extra>",
+        }
+    ]
     for column, name, style in (
-            ("mean", "Mean", {"color": "#000000", "width": 1.5}),
-            ("upl", "Process limits", {"color": charts.GREY, "dash": "dash", "width": 1}),
-            ("lpl", "Process limits", {"color": charts.GREY, "dash": "dash", "width": 1}),
-            ("target", "Target", {"color": charts.RED, "dash": "dot", "width": 1.5})):
+        ("mean", "Mean", {"color": "#000000", "width": 1.5}),
+        ("upl", "Process limits", {"color": charts.GREY, "dash": "dash", "width": 1}),
+        ("lpl", "Process limits", {"color": charts.GREY, "dash": "dash", "width": 1}),
+        ("target", "Target", {"color": charts.RED, "dash": "dot", "width": 1.5}),
+    ):
         xs, ys = _segments(x, charts.clean(table[column]), groups)
         if xs:
-            data.append({"type": "scatter", "mode": "lines", "name": name, "x": xs, "y": ys,
-                         "line": style, "hoverinfo": "skip", "legendgroup": name,
-                         "showlegend": column != "lpl"})
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": xs,
+                    "y": ys,
+                    "line": style,
+                    "hoverinfo": "skip",
+                    "legendgroup": name,
+                    "showlegend": column != "lpl",
+                }
+            )
     points = table["point_type"].tolist()
     signals = table["signal"].tolist()
     for point_type, (name, colour) in POINT_COLOURS.items():
         chosen = [i for i, p in enumerate(points) if p == point_type and y[i] is not None]
         if chosen:
-            data.append({"type": "scatter", "mode": "markers", "name": name,
-                         "x": [x[i] for i in chosen], "y": [y[i] for i in chosen],
-                         "text": [signals[i] for i in chosen],
-                         "marker": {"color": colour, "size": 10,
-                                    "line": {"color": "#000000", "width": 0.5}},
-                         "hovertemplate": "%{x|%b %Y}: " + hover + "<br>%{text}<extra></extra>"})
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": name,
+                    "x": [x[i] for i in chosen],
+                    "y": [y[i] for i in chosen],
+                    "text": [signals[i] for i in chosen],
+                    "marker": {
+                        "color": colour,
+                        "size": 10,
+                        "line": {"color": "#000000", "width": 0.5},
+                    },
+                    "hovertemplate": "%{x|%b %Y}: " + hover + "<br>%{text}<extra></extra>",
+                }
+            )
     # Months without a point, on a strip of their own so they never read as a value.
     suppressed = table["suppressed"].tolist()
     gaps = table["gap"].tolist()
-    reasons = [TOO_FEW if hidden is True else GAP_WORDS.get(g) if v is None else None
-               for hidden, g, v in zip(suppressed, gaps, y, strict=True)]
-    for reason, colour in ((TOO_FEW, TOO_FEW_COLOUR), (GAP_WORDS[GAP_NO_EPISODES], "#212b32"),
-                           (GAP_WORDS[GAP_NO_VALUE], charts.PALE_GREY)):
+    reasons = [
+        TOO_FEW if hidden is True else GAP_WORDS.get(g) if v is None else None
+        for hidden, g, v in zip(suppressed, gaps, y, strict=True)
+    ]
+    for reason, colour in (
+        (TOO_FEW, TOO_FEW_COLOUR),
+        (GAP_WORDS[GAP_NO_EPISODES], "#212b32"),
+        (GAP_WORDS[GAP_NO_VALUE], charts.PALE_GREY),
+    ):
         months = [x[i] for i, r in enumerate(reasons) if r == reason]
         if months:
-            data.append({"type": "scatter", "mode": "markers", "yaxis": "y2",
-                         "name": reason.capitalize() + " (no point)", "x": months,
-                         "y": [0.5] * len(months),
-                         "marker": {"symbol": "line-ns-open", "size": 9, "color": colour,
-                                    "line": {"width": 2, "color": colour}},
-                         "hovertemplate": "%{x|%b %Y}: " + reason + "<extra></extra>"})
-    layout = charts.layout(x_title="Month of admission", y_title=_y_title(kind, metric),
-                           height=340)
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "yaxis": "y2",
+                    "name": reason.capitalize() + " (no point)",
+                    "x": months,
+                    "y": [0.5] * len(months),
+                    "marker": {
+                        "symbol": "line-ns-open",
+                        "size": 9,
+                        "color": colour,
+                        "line": {"width": 2, "color": colour},
+                    },
+                    "hovertemplate": "%{x|%b %Y}: " + reason + "<extra></extra>",
+                }
+            )
+    layout = charts.layout(x_title="Month of admission", y_title=_y_title(kind, metric), height=340)
     layout["yaxis"]["domain"] = [0.1, 1]
-    layout["yaxis2"] = {"domain": [0, 0.05], "range": [0, 1], "visible": False,
-                        "fixedrange": True}
+    layout["yaxis2"] = {"domain": [0, 0.05], "range": [0, 1], "visible": False, "fixedrange": True}
     layout["xaxis"]["type"] = "date"
     layout["xaxis"]["anchor"] = "y2"
     if kind == "rate":
@@ -409,17 +549,48 @@ def spc_chart(table: pd.DataFrame, *, kind: str, metric: str,
     layout["legend"]["y"] = -0.25
     shapes, annotations = [], []
     for day, text in changes:
-        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day,
-                       "y0": 0, "y1": 1, "line": {"color": charts.DARK_BLUE, "dash": "dot",
-                                                  "width": 1.5}})
-        annotations.append({"xref": "x", "yref": "paper", "x": day, "y": 1, "text": text[:40],
-                            "showarrow": False, "xanchor": "left", "yanchor": "bottom",
-                            "font": {"size": 11, "color": charts.DARK_BLUE}})
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": day,
+                "x1": day,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": charts.DARK_BLUE, "dash": "dot", "width": 1.5},
+            }
+        )
+        annotations.append(
+            {
+                "xref": "x",
+                "yref": "paper",
+                "x": day,
+                "y": 1,
+                "text": text[:40],
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"size": 11, "color": charts.DARK_BLUE},
+            }
+        )
     shaded = _financial_year(period)
     if shaded:
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": shaded[0],
-                       "x1": shaded[1], "y0": 0, "y1": 1, "fillcolor": charts.PALE_GREY,
-                       "opacity": 0.35, "line": {"width": 0}, "layer": "below"})
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": shaded[0],
+                "x1": shaded[1],
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": charts.PALE_GREY,
+                "opacity": 0.35,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return {"data": data, "layout": layout}
@@ -448,68 +619,102 @@ def _financial_year(period: str) -> tuple[str, str] | None:
 # ------------------------------------------------------------------------ summary
 
 
-def summary_panel(ctx: PageContext, metrics: list[str], labels: dict, icon_of: pd.DataFrame,
-                  chart_panels: list[Panel], where: str) -> Panel:
+def summary_panel(
+    ctx: PageContext,
+    metrics: list[str],
+    labels: dict,
+    icon_of: pd.DataFrame,
+    chart_panels: list[Panel],
+    where: str,
+) -> Panel:
     rows = []
     for metric, panel in zip(metrics, chart_panels, strict=True):
         icon = icon_of.loc[metric]
         kind = metric_kind(ctx.pack, metric)
-        improvement = "neutral" if display.missing(icon["improvement"]) \
-            else str(icon["improvement"])
+        improvement = (
+            "neutral" if display.missing(icon["improvement"]) else str(icon["improvement"])
+        )
         # The latest month the chart shows (after this role's disclosure control).
         shown = panel.table[panel.table["y"].notna()] if not panel.table.empty else panel.table
         latest = shown.iloc[-1] if len(shown) else None
         variation = None if display.missing(icon["variation"]) else str(icon["variation"])
         assurance = None if display.missing(icon["assurance"]) else str(icon["assurance"])
-        rows.append({
-            "metric": metric, "label": labels.get(metric, metric),
-            "direction": DIRECTION_WORDS.get(improvement, DIRECTION_WORDS["neutral"]),
-            "improvement": improvement,
-            "variation": variation, "assurance": assurance,
-            "variation_label": VARIATION[variation].label if variation in VARIATION
-            else "No icon: not charted",
-            "assurance_label": ASSURANCE[assurance].label if assurance in ASSURANCE
-            else ("None: no direction of good" if improvement == "neutral"
-                  else "None: no target set"),
-            "charted": bool(icon["charted"]),
-            "latest_month": None if latest is None else latest["month"],
-            # no latest month: no figure, nothing to hide
-            "latest_n": UNSET if latest is None else float(latest["n"]),
-            "latest_y": np.nan if latest is None else latest["y"],
-            "latest_shown": "" if latest is None else show(kind, metric, latest["y"]),
-            "mean": icon["mean"], "lpl": icon["lpl"], "upl": icon["upl"],
-            "mean_shown": show(kind, metric, icon["mean"]),
-            "limits_shown": "" if display.missing(icon["lpl"]) else
-            f"{show(kind, metric, icon['lpl'])} to {show(kind, metric, icon['upl'])}",
-            "observed": int(icon["observed"]) if not display.missing(icon["observed"]) else 0,
-            "months": int(icon["months"]) if not display.missing(icon["months"]) else 0,
-            "episodes": int(pd.to_numeric(panel.table.get("n"), errors="coerce").fillna(0).sum())
-            if not panel.table.empty else 0,
-            "note": None if display.missing(icon["note"]) else str(icon["note"]),
-        })
+        rows.append(
+            {
+                "metric": metric,
+                "label": labels.get(metric, metric),
+                "direction": DIRECTION_WORDS.get(improvement, DIRECTION_WORDS["neutral"]),
+                "improvement": improvement,
+                "variation": variation,
+                "assurance": assurance,
+                "variation_label": VARIATION[variation].label
+                if variation in VARIATION
+                else "No icon: not charted",
+                "assurance_label": ASSURANCE[assurance].label
+                if assurance in ASSURANCE
+                else (
+                    "None: no direction of good"
+                    if improvement == "neutral"
+                    else "None: no target set"
+                ),
+                "charted": bool(icon["charted"]),
+                "latest_month": None if latest is None else latest["month"],
+                # no latest month: no figure, nothing to hide
+                "latest_n": UNSET if latest is None else float(latest["n"]),
+                "latest_y": np.nan if latest is None else latest["y"],
+                "latest_shown": "" if latest is None else show(kind, metric, latest["y"]),
+                "mean": icon["mean"],
+                "lpl": icon["lpl"],
+                "upl": icon["upl"],
+                "mean_shown": show(kind, metric, icon["mean"]),
+                "limits_shown": ""
+                if display.missing(icon["lpl"])
+                else f"{show(kind, metric, icon['lpl'])} to {show(kind, metric, icon['upl'])}",
+                "observed": int(icon["observed"]) if not display.missing(icon["observed"]) else 0,
+                "months": int(icon["months"]) if not display.missing(icon["months"]) else 0,
+                "episodes": int(
+                    pd.to_numeric(panel.table.get("n"), errors="coerce").fillna(0).sum()
+                )
+                if not panel.table.empty
+                else 0,
+                "note": None if display.missing(icon["note"]) else str(icon["note"]),
+            }
+        )
     table = pd.DataFrame(rows)
     panel = Panel(
-        id="icons", title="Every measure's variation and assurance",
-        sentence=(f"The Making Data Count icons of every measure for {where}: what its latest "
-                  "month says (variation) and whether it will meet a target (assurance), "
-                  "with its current mean and process limits."),
+        id="icons",
+        title="Every measure's variation and assurance",
+        sentence=(
+            f"The Making Data Count icons of every measure for {where}: what its latest "
+            "month says (variation) and whether it will meet a target (assurance), "
+            "with its current mean and process limits."
+        ),
         table=table,
-        columns=[Column("label", "Measure"), Column("direction", "Direction of good"),
-                 Column("variation_label", "Variation"), Column("assurance_label", "Assurance"),
-                 Column("latest_month", "Latest month"), Column("latest_shown", "Latest value"),
-                 Column("mean_shown", "Mean"), Column("limits_shown", "Process limits"),
-                 Column("observed", "Months with a value", "count"),
-                 Column("episodes", "Episodes", "count"), Column("note", "Note")],
-        links={label: f"#panel-chart-{metric}" for metric, label in
-               zip(table["metric"], table["label"], strict=True)},
+        columns=[
+            Column("label", "Measure"),
+            Column("direction", "Direction of good"),
+            Column("variation_label", "Variation"),
+            Column("assurance_label", "Assurance"),
+            Column("latest_month", "Latest month"),
+            Column("latest_shown", "Latest value"),
+            Column("mean_shown", "Mean"),
+            Column("limits_shown", "Process limits"),
+            Column("observed", "Months with a value", "count"),
+            Column("episodes", "Episodes", "count"),
+            Column("note", "Note"),
+        ],
+        links={
+            label: f"#panel-chart-{metric}"
+            for metric, label in zip(table["metric"], table["label"], strict=True)
+        },
         disclosure=Disclosure("latest_n", ("latest_y", "latest_shown"), within=("metric",)),
         understand={
             "Variation": "Describes the latest month with a value: common cause (no "
-                         "significant change) or special cause, improving or concerning, high "
-                         "or low; a measure with no direction of good is never called "
-                         "improving or concerning.",
+            "significant change) or special cause, improving or concerning, high "
+            "or low; a measure with no direction of good is never called "
+            "improving or concerning.",
             "Assurance": "Compares a target with the current process limits; no icon without "
-                         "a target (none are set yet) or for a measure with no direction.",
+            "a target (none are set yet) or for a measure with no direction.",
             "Source": f"Run {ctx.run_id}, metric_spc_icons; {MDC_SOURCE}",
         },
     )
@@ -519,37 +724,83 @@ def summary_panel(ctx: PageContext, metrics: list[str], labels: dict, icon_of: p
 # ------------------------------------------------------------------------ how to read
 
 HOW_TO_READ = [
-    ("Dots and line", ("One dot per month of admission: the measure among that month's "
-                      "episodes. The line never joins across a month without a dot.")),
-    ("Marks on the strip beneath", ("Months with no dot: too few episodes to report (grey), "
-                                   "no episodes (black), or nothing measurable yet (pale). "
-                                   "Never a zero.")),
-    ("Mean (solid black line)", ("The average of the months, per period between service "
-                                "changes.")),
-    ("Process limits (dashed grey lines)", ("Mean ± 2.66 × the average month-to-month change. "
-                                           "While nothing changes, nearly every month falls "
-                                           "between them: this is what the process does, not "
-                                           "what we want.")),
-    ("Grey dots", ("Common cause: the ordinary ups and downs of a stable process. Reacting to "
-                  "one of them wastes effort.")),
+    (
+        "Dots and line",
+        (
+            "One dot per month of admission: the measure among that month's "
+            "episodes. The line never joins across a month without a dot."
+        ),
+    ),
+    (
+        "Marks on the strip beneath",
+        (
+            "Months with no dot: too few episodes to report (grey), "
+            "no episodes (black), or nothing measurable yet (pale). "
+            "Never a zero."
+        ),
+    ),
+    ("Mean (solid black line)", ("The average of the months, per period between service changes.")),
+    (
+        "Process limits (dashed grey lines)",
+        (
+            "Mean ± 2.66 × the average month-to-month change. "
+            "While nothing changes, nearly every month falls "
+            "between them: this is what the process does, not "
+            "what we want."
+        ),
+    ),
+    (
+        "Grey dots",
+        (
+            "Common cause: the ordinary ups and downs of a stable process. Reacting to "
+            "one of them wastes effort."
+        ),
+    ),
     ("Blue dots", "Special cause, improvement: a signal that something changed for the better."),
     ("Orange dots", "Special cause, concern: a signal that something changed for the worse."),
-    ("Purple dots", ("Special cause in a measure with no direction of good: a change, neither "
-                    "better nor worse.")),
-    ("Rule: a point beyond a limit", ("One month above the upper or below the lower process "
-                                     "limit.")),
+    (
+        "Purple dots",
+        (
+            "Special cause in a measure with no direction of good: a change, neither "
+            "better nor worse."
+        ),
+    ),
+    (
+        "Rule: a point beyond a limit",
+        ("One month above the upper or below the lower process limit."),
+    ),
     ("Rule: a run of seven", "Seven months in a row on the same side of the mean (a shift)."),
-    ("Rule: a trend of six", ("Six rises in a row, or six falls (seven months each higher, or "
-                             "each lower, than the one before).")),
-    ("Rule: two of three near a limit", ("Two of three months in a row closer to a process "
-                                        "limit than two thirds of the way from the mean, on "
-                                        "the same side.")),
-    ("Dotted blue line", ("A recorded service change; the limits are recalculated from the "
-                         "first whole month after it.")),
+    (
+        "Rule: a trend of six",
+        (
+            "Six rises in a row, or six falls (seven months each higher, or "
+            "each lower, than the one before)."
+        ),
+    ),
+    (
+        "Rule: two of three near a limit",
+        (
+            "Two of three months in a row closer to a process "
+            "limit than two thirds of the way from the mean, on "
+            "the same side."
+        ),
+    ),
+    (
+        "Dotted blue line",
+        (
+            "A recorded service change; the limits are recalculated from the "
+            "first whole month after it."
+        ),
+    ),
     ("Red dotted line", "The target, where one is set."),
-    *[(f"Variation icon: {icon.code.replace('_', ' ')}", icon.label) for icon in VARIATION.values()],
-    *[(f"Assurance icon: {icon.code.replace('_', ' ')}", icon.label)
-      for icon in ASSURANCE.values()],
+    *[
+        (f"Variation icon: {icon.code.replace('_', ' ')}", icon.label)
+        for icon in VARIATION.values()
+    ],
+    *[
+        (f"Assurance icon: {icon.code.replace('_', ' ')}", icon.label)
+        for icon in ASSURANCE.values()
+    ],
 ]
 
 
@@ -557,20 +808,27 @@ def how_to_read_panel() -> Panel:
     table = pd.DataFrame(HOW_TO_READ, columns=["element", "meaning"])
     table["code"] = [None] * len(table)
     codes = list(VARIATION) + list(ASSURANCE)
-    table.loc[len(table) - len(codes):, "code"] = codes
+    table.loc[len(table) - len(codes) :, "code"] = codes
     return Panel(
-        id="how-to-read", title="How to read these charts",
-        sentence=("What the mean, the process limits, the coloured dots, the four rules and the "
-                  "icons mean, as NHS England's Making Data Count sets them out."),
+        id="how-to-read",
+        title="How to read these charts",
+        sentence=(
+            "What the mean, the process limits, the coloured dots, the four rules and the "
+            "icons mean, as NHS England's Making Data Count sets them out."
+        ),
         table=table,
         columns=[Column("element", "What you see"), Column("meaning", "What it means")],
-        notes=[("After NHS England's Making Data Count guidance: plot the dots, look for "
-               "special cause, and ask whether the process will meet its target.")],
+        notes=[
+            (
+                "After NHS England's Making Data Count guidance: plot the dots, look for "
+                "special cause, and ask whether the process will meet its target."
+            )
+        ],
         understand={
             "Source": MDC_SOURCE,
             "Which rule wins": "A month meeting several rules is labelled by the first of: "
-                               "beyond a limit, trend, two of three, run.",
+            "beyond a limit, trend, two of three, run.",
             "Not a ranking": "An SPC chart compares a measure with its own past, not with "
-                             "other sites; the Outcomes page's funnel plots compare sites.",
+            "other sites; the Outcomes page's funnel plots compare sites.",
         },
     )

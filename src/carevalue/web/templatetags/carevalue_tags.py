@@ -18,8 +18,14 @@ def variation_icon(code, improvement="", size=40):
     if not code or code not in mdc_icons.VARIATION:
         return ""
     icon = mdc_icons.variation_icon(code)
-    return format_html('<img class="cv-icon" src="{}" alt="{}" title="{}" width="{}" height="{}">',
-                       static(icon.static_path), icon.label, icon.label, size, size)
+    return format_html(
+        '<img class="cv-icon" src="{}" alt="{}" title="{}" width="{}" height="{}">',
+        static(icon.static_path),
+        icon.label,
+        icon.label,
+        size,
+        size,
+    )
 
 
 @register.simple_tag
@@ -27,8 +33,14 @@ def assurance_icon(code, size=40):
     if not code or code not in mdc_icons.ASSURANCE:
         return ""
     icon = mdc_icons.assurance_icon(code)
-    return format_html('<img class="cv-icon" src="{}" alt="{}" title="{}" width="{}" height="{}">',
-                       static(icon.static_path), icon.label, icon.label, size, size)
+    return format_html(
+        '<img class="cv-icon" src="{}" alt="{}" title="{}" width="{}" height="{}">',
+        static(icon.static_path),
+        icon.label,
+        icon.label,
+        size,
+        size,
+    )
 
 
 @register.filter
@@ -43,8 +55,9 @@ def table_body(panel) -> str:
     has thousands of cells, and Django's template engine takes ~20 µs a cell."""
     rows = panel.linked_rows()
     if not rows:
-        return format_html('<tr><td colspan="{}">Nothing to show for these filters.</td></tr>',
-                           len(panel.columns))
+        return format_html(
+            '<tr><td colspan="{}">Nothing to show for these filters.</td></tr>', len(panel.columns)
+        )
     out = []
     for row, link in rows:
         cells = []
