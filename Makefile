@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PATIENTS ?= 20000
 DEMO_SEED ?= 42
 
-.PHONY: demo test test-fast bench venv clean help
+.PHONY: demo lint test test-fast bench venv clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -29,7 +29,11 @@ venv: $(STAMP) ## create or update the virtual environment
 demo: $(STAMP) ## generate the synthetic trust, load it, run everything, make demo users and serve the dashboards at http://127.0.0.1:8000
 	$(BIN)/carevalue demo --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --serve
 
-test: $(STAMP) ## validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
+lint: $(STAMP) ## check src and tests with ruff: the rules in pyproject.toml, and the formatting (docs/testing.md says how to fix)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+test: $(STAMP) lint ## lint, validate the condition packs, run their test patients, then run the whole test suite (Spark tests skip with a reason where Java 17 is missing)
 	$(BIN)/carevalue validate
 	$(BIN)/carevalue assure
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -63,8 +63,8 @@ def test_ingest_without_a_key_is_one_plain_line(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: No pseudonymisation key: set CAREVALUE_PSEUDONYMISATION_KEY (or "
-        "CAREVALUE_PSEUDONYMISATION_KEY_FILE) to a secret of at least 32 characters, or pass --demo "
-        "for synthetic data only."
+        "CAREVALUE_PSEUDONYMISATION_KEY_FILE) to a secret of at least 32 characters, "
+        "or pass --demo for synthetic data only."
     ]
 
 
@@ -74,7 +74,8 @@ def test_ingest_of_a_missing_folder_is_one_plain_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        f"error: {tmp_path / 'nowhere'} is not a folder; give the folder that holds the extract's feed files."
+        f"error: {tmp_path / 'nowhere'} is not a folder; "
+        "give the folder that holds the extract's feed files."
     )
 
 
@@ -127,7 +128,7 @@ def test_validate_reports_the_shipped_packs_valid_and_a_broken_one_with_file_and
     result = run_cli("validate", str(tmp_path / "conditions"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    line = next(i for i, l in enumerate(text.splitlines(), start=1) if "owner_teem" in l)
+    line = next(i for i, t in enumerate(text.splitlines(), start=1) if "owner_teem" in t)
     assert f"pack.yaml:{line}:" in result.stderr
     assert "owner_teem" in result.stderr
 

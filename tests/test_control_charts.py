@@ -869,8 +869,8 @@ def test_iso_months_and_date_times_are_dates_too():
         (
             [f"{m:02d}/01/2015" for m in range(1, 13)] + [f"{m:02d}/01/2016" for m in range(1, 5)],
             (
-                "x has '01/01/2015', which looks like a date but not an ISO one, so its day and month "
-                "cannot be told apart; pass dates"
+                "x has '01/01/2015', which looks like a date but not an ISO one, "
+                "so its day and month cannot be told apart; pass dates"
             ),
         ),
     ],

@@ -65,8 +65,14 @@ def test_a_wrong_expectation_is_reported_not_passed(tmp_path):
         r for r in assure_pack(connect("duckdb://:memory:"), pack, folder) if r.file == case
     )
     assert result.failures == [
-        "expected episode not built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-06",
-        "unexpected episode built: patient S1, index encounter S1-IP2, cycle 2022-03-04 to 2023-03-05",
+        (
+            "expected episode not built: patient S1, index encounter S1-IP2, "
+            "cycle 2022-03-04 to 2023-03-06"
+        ),
+        (
+            "unexpected episode built: patient S1, index encounter S1-IP2, "
+            "cycle 2022-03-04 to 2023-03-05"
+        ),
         "activity S1-A4: expected stage rehabilitation, got acute",
     ]
 

@@ -298,7 +298,7 @@ def test_profile_counts_each_coded_value_and_drafts_the_mapping(tmp_path):
     assert "  date_format: DD/MM/YYYY" in draft
     # The draft as written refuses to load until each '?' is chosen...
     (folder / "mapping.yaml").write_text(draft)
-    with pytest.raises(UserError, match="patients.sex maps 'W' to '\\?', which is not one of"):
+    with pytest.raises(UserError, match=r"patients.sex maps 'W' to '\?', which is not one of"):
         load(folder)
     # ...and once chosen, every row loads.
     (folder / "mapping.yaml").write_text(draft.replace('"?"', '"female"'))

@@ -84,7 +84,8 @@ def average_ranks(values):
 
 
 def dl_tau2(phi, s):
-    """DerSimonian-Laird: zero if n phi < n - 1, else (n phi - (n - 1)) / (sum w - sum w^2 / sum w)."""
+    """DerSimonian-Laird: zero if n phi < n - 1,
+    else (n phi - (n - 1)) / (sum w - sum w^2 / sum w)."""
     n = len(s)
     if n * phi < n - 1:
         return 0.0
@@ -464,7 +465,7 @@ def test_single_group_has_no_phi():
     assert result.attrs["adjusted"] is False
 
 
-# --- properties ------------------------------------------------------------------------------------
+# --- properties -----------------------------------------------------------------------------
 
 denominators = st.lists(st.floats(0.5, 5000, allow_nan=False), min_size=2, max_size=30)
 

@@ -82,8 +82,14 @@ def test_bad_rows_are_quarantined_with_file_row_column_value_and_reason(tmp_path
         con.table("quarantine").filter(lambda t: t.feed == "activities").order_by("row").execute()
     )
     assert list(quarantine["reason"]) == [
-        "activities.csv row 3: start_at '2019-13-01' is not a date-time (expected YYYY-MM-DDTHH:MM:SS, local time)",
-        "activities.csv row 5: activity_id 'A1' repeats row 2 (duplicate key; the first row was loaded)",
+        (
+            "activities.csv row 3: start_at '2019-13-01' is not a date-time "
+            "(expected YYYY-MM-DDTHH:MM:SS, local time)"
+        ),
+        (
+            "activities.csv row 5: activity_id 'A1' repeats row 2 "
+            "(duplicate key; the first row was loaded)"
+        ),
     ]
     assert list(quarantine["column"]) == ["start_at", "activity_id"]
     assert list(quarantine["value"]) == ["2019-13-01", "A1"]
@@ -192,7 +198,8 @@ def error_of(folder: Path, **options) -> str:
 def test_missing_file(tiny_extract):
     (tiny_extract / "ledger.csv").unlink()
     assert error_of(tiny_extract) == (
-        f"No ledger feed in {tiny_extract}: expected ledger.csv or ledger.parquet (use --only to load fewer feeds)."
+        f"No ledger feed in {tiny_extract}: expected ledger.csv or ledger.parquet "
+        "(use --only to load fewer feeds)."
     )
 
 
@@ -200,16 +207,17 @@ def test_missing_required_column(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "start_at"} for r in TINY["encounters"]]
     folder = write_extract(tmp_path / "x", {"encounters": rows})
     assert error_of(folder) == (
-        f"{folder / 'encounters.csv'}: required column 'start_at' missing; the header has encounter_id, "
-        "patient_id, setting, admission_method, end_at, site, specialty, discharge_destination. "
-        "Add or rename the column and load again."
+        f"{folder / 'encounters.csv'}: required column 'start_at' missing; "
+        "the header has encounter_id, patient_id, setting, admission_method, end_at, site, "
+        "specialty, discharge_destination. Add or rename the column and load again."
     )
 
 
 def test_empty_file(tiny_extract):
     (tiny_extract / "diagnoses.csv").write_bytes(b"")
     assert error_of(tiny_extract) == (
-        f"{tiny_extract / 'diagnoses.csv'} is empty; export the diagnoses feed again with its header row."
+        f"{tiny_extract / 'diagnoses.csv'} is empty; "
+        "export the diagnoses feed again with its header row."
     )
 
 
@@ -217,8 +225,8 @@ def test_wrong_delimiter(tmp_path):
     folder = write_extract(tmp_path / "x")
     write_feed(folder, "patients", TINY["patients"], delimiter=";")
     assert error_of(folder) == (
-        f"{folder / 'patients.csv'} is separated by semicolons, not commas; save it as comma-separated "
-        "or pass --delimiter ';'."
+        f"{folder / 'patients.csv'} is separated by semicolons, not commas; "
+        "save it as comma-separated or pass --delimiter ';'."
     )
 
 
@@ -236,10 +244,10 @@ def test_unreadable_encoding_names_the_first_bad_byte(tmp_path):
     path = write_feed(folder, "encounters", rows, encoding="latin-1")
     offset = path.read_bytes().index(b"\xf4")
     assert error_of(folder) == (
-        f"{path} is not valid UTF-8 text (first bad byte at offset {offset}); save it as UTF-8 or pass "
-        "--encoding with the file's encoding, e.g. --encoding cp1252."
+        f"{path} is not valid UTF-8 text (first bad byte at offset {offset}); "
+        "save it as UTF-8 or pass --encoding with the file's encoding, e.g. --encoding cp1252."
     )
-    con, report = load(folder, only=["encounters"], encoding="latin-1")
+    con, _report = load(folder, only=["encounters"], encoding="latin-1")
     assert "Hôpital Nord" in set(con.table("encounters").execute()["site"])
 
 
@@ -250,8 +258,8 @@ def test_a_real_semicolon_separated_hospital_event_log_is_refused_plainly(tmp_pa
     shutil.copy(SEPSIS_LOG, folder / "activities.csv")
     message = error_of(folder, only=["activities"])
     assert message == (
-        f"{folder / 'activities.csv'} is separated by semicolons, not commas; save it as comma-separated "
-        "or pass --delimiter ';'."
+        f"{folder / 'activities.csv'} is separated by semicolons, not commas; "
+        "save it as comma-separated or pass --delimiter ';'."
     )
     # Read with the right delimiter it is still not an activities feed, and says so.
     assert "required columns 'activity_id', 'patient_id'" in error_of(

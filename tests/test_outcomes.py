@@ -376,7 +376,8 @@ def test_outcome_reports_before_any_run_say_what_to_do(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: This warehouse has no metric_series yet: run 'carevalue run' (or 'carevalue demo') to compute outcomes."
+        "error: This warehouse has no metric_series yet: run 'carevalue run' "
+        "(or 'carevalue demo') to compute outcomes."
     ]
 
 

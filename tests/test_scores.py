@@ -195,7 +195,7 @@ def test_eq5d_state_from_a_float_column():
 
 @pytest.mark.parametrize("state", ["11114", "44444", 12341])
 def test_eq5d3l_rejects_levels_above_3(state):
-    with pytest.raises(ValueError, match="state must be five digits.*1-3"):
+    with pytest.raises(ValueError, match=r"state must be five digits.*1-3"):
         eq5d3l_index(state)
 
 

@@ -338,7 +338,7 @@ def test_publishing_a_run_again_makes_a_new_folder_and_never_changes_one(con, tm
 
 def test_a_run_whose_packs_are_not_in_the_folder_is_refused(con, tmp_path):
     _fake_run(con, "20240101T000000Z_aaaaaa", versions={**VERSIONS, "stroke": "0.0.1"})
-    with pytest.raises(UserError, match="used stroke version 0.0.1, but .* holds version"):
+    with pytest.raises(UserError, match=r"used stroke version 0.0.1, but .* holds version"):
         publish_snapshot(con, "20240101T000000Z_aaaaaa", tmp_path / "s")
     with pytest.raises(UserError, match="no run 20990101"):
         publish_snapshot(con, "20990101T000000Z_zzzzzz", tmp_path / "s")

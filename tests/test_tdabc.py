@@ -53,7 +53,7 @@ processes:
     steps:
       - {id: registration, resource: receptionist, minutes: 18}
       - {id: assessment, resource: nurse, minutes: {base: 20, add: [{when: new_patient, minutes: 4}]}}
-"""
+"""  # noqa: E501 (YAML fixture: its lines are the test's input, kept as written)
 
 
 def write(tmp_path: Path, text: str, name: str = "model.yaml") -> Path:
@@ -233,7 +233,7 @@ processes:
       - id: hoist_assist
         resource: support_worker
         minutes: {base: 0, add: [{when: needs_hoist, minutes: 20}]}
-"""
+"""  # noqa: E501 (YAML fixture: its lines are the test's input, kept as written)
 
 
 def test_capacity_from_hours_days_weeks_and_practical_fraction(tmp_path):
@@ -242,7 +242,8 @@ def test_capacity_from_hours_days_weeks_and_practical_fraction(tmp_path):
     # 7.5 h × 5 days × 42 weeks × 0.8 × 60 = 75,600 min; £45,360 / 75,600 = £0.60/min (£36/h).
     assert physio["practical_capacity_minutes"] == 75600
     assert physio["practical_capacity_worked_out"] == (
-        "hours_per_day 7.5 × days_per_week 5 × weeks_per_year 42 × practical_fraction 0.8 × 60 minutes"
+        "hours_per_day 7.5 × days_per_week 5 × weeks_per_year 42 × practical_fraction 0.8 "
+        "× 60 minutes"
     )
     assert physio["capacity_cost_rate_per_minute"] == Decimal("0.6")
     assert physio["capacity_cost_rate_per_hour"] == Decimal(36)
@@ -319,7 +320,7 @@ processes:
     steps:
       - {id: consultation, resource: consultant, minutes: {base: 10, add: [{when: needs_interpreter, minutes: 10}]}}
       - {id: interpreting, resource: interpreter, minutes: {base: 0, add: [{when: needs_interpreter, minutes: 7}]}}
-"""
+"""  # noqa: E501 (YAML fixture: its lines are the test's input, kept as written)
 
 
 def test_known_rate_costs_used_minutes_and_has_no_capacity(tmp_path):
@@ -388,7 +389,7 @@ processes:
   - {id: process_order, volume: 49000, steps: [{id: handle, resource: customer_service, minutes: 8}]}
   - {id: handle_inquiry, volume: 1400, steps: [{id: handle, resource: customer_service, minutes: 44}]}
   - {id: credit_check, volume: 2500, steps: [{id: check, resource: customer_service, minutes: 50}]}
-"""
+"""  # noqa: E501 (YAML fixture: its lines are the test's input, kept as written)
 
 
 def test_kaplan_anderson_customer_service_example(tmp_path):
@@ -565,7 +566,12 @@ def test_apportion_pennies_largest_remainder():
 
 # -- 5. Every error, with its exact message and line ----------------------------------------
 
-NURSE_BY_HOURS = "    hours_per_day: 7.5\n    days_per_week: 5\n    weeks_per_year: 44\n    practical_fraction: 0.8\n"
+NURSE_BY_HOURS = (
+    "    hours_per_day: 7.5\n"
+    "    days_per_week: 5\n"
+    "    weeks_per_year: 44\n"
+    "    practical_fraction: 0.8\n"
+)
 
 CHANGES = [
     # (what, old text, new text, the text on the line blamed (and which occurrence), message)
@@ -575,8 +581,8 @@ CHANGES = [
         "resource: nurze, minutes",
         "nurze",
         (
-            "step 'assessment' uses resource 'nurze', which is not declared; declared resources are "
-            "nurse, receptionist."
+            "step 'assessment' uses resource 'nurze', which is not declared; "
+            "declared resources are nurse, receptionist."
         ),
     ),
     (
@@ -599,8 +605,9 @@ CHANGES = [
         "practical_capacity_minutes: 0",
         "practical_capacity_minutes: 0",
         (
-            "resource 'nurse' has a practical capacity of 0 minutes, so its capacity cost rate (cost "
-            "per minute) cannot be worked out; give the time it is available for work in the period."
+            "resource 'nurse' has a practical capacity of 0 minutes, so its capacity cost rate "
+            "(cost per minute) cannot be worked out; give the time it is available for work in "
+            "the period."
         ),
     ),
     (
@@ -609,9 +616,9 @@ CHANGES = [
         NURSE_BY_HOURS.replace("practical_fraction: 0.8", "practical_fraction: 0"),
         "practical_fraction: 0",
         (
-            "resource 'nurse' has a practical capacity of 0 minutes because practical_fraction is 0, "
-            "so its capacity cost rate (cost per minute) cannot be worked out; give the time it is "
-            "available for work in the period."
+            "resource 'nurse' has a practical capacity of 0 minutes because practical_fraction "
+            "is 0, so its capacity cost rate (cost per minute) cannot be worked out; give the "
+            "time it is available for work in the period."
         ),
     ),
     (
@@ -685,8 +692,9 @@ CHANGES = [
         "",
         "id: nurse",
         (
-            "resource 'nurse' has a cost but no practical capacity; give practical_capacity_minutes, "
-            "or hours_per_day, days_per_week, weeks_per_year and practical_fraction."
+            "resource 'nurse' has a cost but no practical capacity; "
+            "give practical_capacity_minutes, or hours_per_day, days_per_week, weeks_per_year "
+            "and practical_fraction."
         ),
     ),
     (
@@ -734,8 +742,9 @@ CHANGES = [
         NURSE_BY_HOURS.replace("practical_fraction: 0.8", "practical_fraction: 80"),
         "practical_fraction",
         (
-            "resource 'nurse' has practical_fraction 80, which is too many: it is the share of paid "
-            "time available for productive work, at most 1 (Kaplan's rule of thumb is 0.80 to 0.85)."
+            "resource 'nurse' has practical_fraction 80, which is too many: it is the share of "
+            "paid time available for productive work, at most 1 (Kaplan's rule of thumb is 0.80 "
+            "to 0.85)."
         ),
     ),
     (
@@ -892,7 +901,12 @@ CHANGES = [
     ),
     (
         "no steps",
-        "    steps:\n      - {id: registration, resource: receptionist, minutes: 18}\n      - {id: assessment, resource: nurse, minutes: {base: 20, add: [{when: new_patient, minutes: 4}]}}\n",
+        (
+            "    steps:\n"
+            "      - {id: registration, resource: receptionist, minutes: 18}\n"
+            "      - {id: assessment, resource: nurse, "
+            "minutes: {base: 20, add: [{when: new_patient, minutes: 4}]}}\n"
+        ),
         "    steps: []\n",
         "steps",
         "process 'clinic_visit', steps: needs at least one entry.",
@@ -937,14 +951,14 @@ def test_every_problem_is_reported_at_once(tmp_path):
         [
             f"3 problems in the TDABC model {path}:",
             (
-                f"  {path}:8: resource 'receptionist' gives both a rate (rate_per_hour) and a cost "
-                "(cost); a resource with a known rate is costed by the minutes it is used, so leave its "
-                "cost out."
+                f"  {path}:8: resource 'receptionist' gives both a rate (rate_per_hour) and a "
+                "cost (cost); a resource with a known rate is costed by the minutes it is used, "
+                "so leave its cost out."
             ),
             (
-                f"  {path}:10: resource 'receptionist' gives both a rate (rate_per_hour) and a capacity "
-                "(practical_capacity_minutes); give the rate when it is known, or the cost and the "
-                "capacity to work the rate out, not both."
+                f"  {path}:10: resource 'receptionist' gives both a rate (rate_per_hour) and a "
+                "capacity (practical_capacity_minutes); give the rate when it is known, or the "
+                "cost and the capacity to work the rate out, not both."
             ),
             f"  {path}:16: step 'registration' takes -18 minutes; minutes cannot be negative.",
         ]
@@ -967,8 +981,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
             "currency: GBP\nperiod: [year\n",
             (
                 "3: this is not valid YAML: expected ',' or ']', but "
-                "got '<stream end>' (while parsing a flow sequence); check the indentation, and put "
-                "quotes around text that contains ': ' or starts with a special character."
+                "got '<stream end>' (while parsing a flow sequence); check the indentation, "
+                "and put quotes around text that contains ': ' or starts with a special character."
             ),
         ),
     ],

@@ -849,7 +849,7 @@ def test_ipw_mean_is_closer_to_the_population_mean_than_the_crude_mean(stroke):
 
 
 def test_ipw_mean_equals_weights_from_statsmodels_logit():
-    frame, outcomes, score, responded = _prom_population(1500, seed=21)
+    frame, _outcomes, score, responded = _prom_population(1500, seed=21)
     due = frame.assign(responded=responded, score=np.where(responded, score, np.nan))
     got = ipw_mean(due, ["age"])
     fit = smf.logit(
@@ -860,7 +860,7 @@ def test_ipw_mean_equals_weights_from_statsmodels_logit():
 
 
 def test_ipw_mean_blank_when_too_few_responders():
-    frame, outcomes, score, responded = _prom_population(2000, seed=4)
+    frame, _outcomes, score, responded = _prom_population(2000, seed=4)
     due = frame.assign(
         responded=responded,
         score=np.where(responded, score, np.nan),

@@ -47,8 +47,9 @@ WarehouseOption = Annotated[
         "--warehouse",
         "-w",
         help="Warehouse to use: a DuckDB file path (default var/warehouse.duckdb, or "
-        "$CAREVALUE_WAREHOUSE), duckdb://:memory:, 'pyspark://local[2]' (folder var/spark-warehouse, "
-        "or add ?warehouse=FOLDER; see docs/spark.md), or any Ibis URL.",
+        "$CAREVALUE_WAREHOUSE), duckdb://:memory:, 'pyspark://local[2]' "
+        "(folder var/spark-warehouse, or add ?warehouse=FOLDER; see docs/spark.md), "
+        "or any Ibis URL.",
         show_default=False,
     ),
 ]
@@ -145,7 +146,10 @@ def ingest(
         bool,
         typer.Option(
             "--demo",
-            help="Use the public demo pseudonymisation key: synthetic data only, never real patients.",
+            help=(
+                "Use the public demo pseudonymisation key: synthetic data only, "
+                "never real patients."
+            ),
         ),
     ] = False,
     mapping: MappingOption = None,
@@ -190,7 +194,8 @@ def ingest(
     print_load_report(report, out, warehouse=settings.warehouse)
     if not report.reconciles:
         raise UserError(
-            "The load did not reconcile (rows read ≠ loaded + quarantined); please report this as a bug."
+            "The load did not reconcile (rows read ≠ loaded + quarantined); "
+            "please report this as a bug."
         )
 
 
@@ -461,16 +466,19 @@ def demo(
     out.print("[bold green]Demo complete.[/bold green] Results are here:")
     out.print(f"  synthetic extract  {extract}/ (feeds + manifest.json)")
     out.print(
-        f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, dq_results, load_log, runs; views episodes, episode_activities, "
-        "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, episode_value, "
-        "metric_series, risk_models, value_sensitivity, prom_response, metric_spc, metric_spc_icons, metric_funnel)"
+        f"  warehouse          {warehouse_path} (tables: the seven feeds, quarantine, "
+        "dq_results, load_log, runs; views episodes, episode_activities, "
+        "activity_costs, episode_costs, cost_quantum, cost_reconciliation, episode_outcomes, "
+        "episode_value, metric_series, risk_models, value_sensitivity, prom_response, "
+        "metric_spc, metric_spc_icons, metric_funnel)"
     )
     out.print(
         f"  snapshot           {snapshot_root(str(warehouse_path))}/ (the run as Parquet files, "
         "what the web app reads; docs/snapshots.md)"
     )
     out.print(
-        f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), or the DuckDB command-line tool"
+        f"  explore it         in Python: ibis.duckdb.connect('{warehouse_path}'), "
+        "or the DuckDB command-line tool"
     )
     _web_environment(str(warehouse_path), workdir, demo=True)
     _print_demo_users()

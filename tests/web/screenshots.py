@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))  # browser_harness, imported as a plain module
 
-from browser_harness import launch_browser
+from browser_harness import launch_browser  # noqa: E402 (after the sys.path line)
 
 CONDITION = "stroke"
 PASSWORD = "a-long-screenshot-password-for-carevalue"

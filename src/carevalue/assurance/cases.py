@@ -99,7 +99,8 @@ def assure_pack(con: BaseBackend, pack: ConditionPack, pack_folder: Path) -> lis
     files = case_files(pack_folder)
     if not files:
         raise UserError(
-            f"{pack_folder / 'tests'} has no test patients; every pack ships some (see docs/condition-packs.md)."
+            f"{pack_folder / 'tests'} has no test patients; every pack ships some "
+            "(see docs/condition-packs.md)."
         )
     return [run_case(con, pack, f) for f in files]
 

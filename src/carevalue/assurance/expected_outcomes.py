@@ -57,11 +57,13 @@ def check_outcomes(
             row = rows.loc[outcome_id]
             if "status" in want and row["status"] != want["status"]:
                 failures.append(
-                    f"patient {patient}, {outcome_id}: expected status {want['status']}, got {row['status']}"
+                    f"patient {patient}, {outcome_id}: expected status {want['status']}, "
+                    f"got {row['status']}"
                 )
             if "value" in want and not _same(row["value"], want["value"]):
                 failures.append(
-                    f"patient {patient}, {outcome_id}: expected value {want['value']}, got {row['value']}"
+                    f"patient {patient}, {outcome_id}: expected value {want['value']}, "
+                    f"got {row['value']}"
                 )
     return failures
 

@@ -68,7 +68,8 @@ def _split(source: str, *, by: str, tie_break: str) -> str:
     return f"""
         select *,
           sign_ * (floor_ + case when row_number() over (
-                partition by {by} order by remainder_ desc, {tie_break}) <= size_ - sum(floor_) over (partition by {by})
+                partition by {by} order by remainder_ desc, {tie_break})
+                <= size_ - sum(floor_) over (partition by {by})
               then 1 else 0 end) as share
         from (
           select *, (size_ * weight - remainder_) // total_ as floor_
@@ -159,7 +160,8 @@ def plics_sql_baseline(
     } end as target
       from ledger),
     direct as (
-      select l.period, l.target as pool, p.department, p.resource, l.cost_centre, l.expense_code, l.pennies
+      select l.period, l.target as pool, p.department, p.resource, l.cost_centre, l.expense_code,
+             l.pennies
       from lines l join {pools} p on p.pool = l.target
       where l.treatment = 'pool'),
     pool_direct as (
@@ -170,7 +172,8 @@ def plics_sql_baseline(
     overhead_to_departments as (
       {
         _split(
-            f'''(select l.period, l.cost_centre, l.expense_code, l.pennies, w.overhead, w.department, w.weight
+            f'''(select l.period, l.cost_centre, l.expense_code, l.pennies, w.overhead,
+                     w.department, w.weight
                    from lines l join {overhead_weights} w on w.overhead = l.target
                    where l.treatment = 'overhead')''',
             by="period, cost_centre, expense_code",
@@ -193,9 +196,11 @@ def plics_sql_baseline(
     components as (
       select period, pool, department, resource, cost_centre, expense_code, pennies from direct
       union all
-      select period, pool, department, resource, cost_centre, expense_code, share from overhead_to_pools),
+      select period, pool, department, resource, cost_centre, expense_code, share
+      from overhead_to_pools),
     acts as (
-      select a.activity_id, a.patient_id, strftime(a.start_at, '%Y-%m') as period, m.pool, m.driver, a.code,
+      select a.activity_id, a.patient_id, strftime(a.start_at, '%Y-%m') as period, m.pool, m.driver,
+             a.code,
              coalesce(cast(a.quantity as double), 0) as quantity,
              coalesce(cast(a.minutes as double), 0) as minutes,
              {extras["staff_present"]} as staff_present,

@@ -42,18 +42,23 @@ def stroke_episodes_sql(
     norm = "replace(upper(trim(code)), '.', '')"
     con.execute(f"""
         create or replace temp table q as
-        select e.patient_id, e.encounter_id, e.start_at as event_at, cast(e.start_at as date) as event_date,
+        select e.patient_id, e.encounter_id, e.start_at as event_at,
+               cast(e.start_at as date) as event_date,
                date_diff('year', p.birth_date, cast(e.start_at as date))
-                 - case when strftime(cast(e.start_at as date), '%m%d') < strftime(p.birth_date, '%m%d') then 1 else 0 end as age
+                 - case when strftime(cast(e.start_at as date), '%m%d')
+                             < strftime(p.birth_date, '%m%d')
+                        then 1 else 0 end as age
         from encounters e join patients p using (patient_id)
         where e.setting = 'inpatient' and e.admission_method in ('emergency', 'transfer')
           and e.encounter_id in (
             select encounter_id from diagnoses
             where position = 1 and (
               (code_system = 'ICD10'
-               and (case when length({norm}) = 4 and {norm} like '%X' then left({norm}, 3) else {norm} end)
+               and (case when length({norm}) = 4 and {norm} like '%X' then left({norm}, 3)
+                         else {norm} end)
                    in ({_quoted(included.get("ICD10", {"-"}))}))
-              or (code_system = 'SNOMED' and trim(code) in ({_quoted(included.get("SNOMED", {"-"}))}))))
+              or (code_system = 'SNOMED'
+                  and trim(code) in ({_quoted(included.get("SNOMED", {"-"}))}))))
     """)
     # The days on which a patient has an exclusion code, found first: written as one
     # correlated NOT EXISTS over diagnoses joined to encounters, DuckDB sometimes plans
@@ -76,7 +81,8 @@ def stroke_episodes_sql(
           not exists (
             select 1 from q as earlier
             where earlier.patient_id = q.patient_id
-              and (earlier.event_at < q.event_at or (earlier.event_at = q.event_at and earlier.encounter_id < q.encounter_id))
+              and (earlier.event_at < q.event_at
+                   or (earlier.event_at = q.event_at and earlier.encounter_id < q.encounter_id))
               and earlier.event_date >= q.event_date - {pack.cohort.lookback_days}) as incident
         from q
     """)
@@ -109,19 +115,24 @@ def stroke_episodes_sql(
         for group, codes in ETHNIC_GROUPS.items()
     )
     return con.sql(f"""
-        with span as (select min(start_at)::date as first, max(start_at)::date as last from encounters),
+        with span as (
+          select min(start_at)::date as first, max(start_at)::date as last from encounters),
         found as (
           select c.*, q.event_at, q.age,
-                 case when month(c.event_date) >= 4 then year(c.event_date) else year(c.event_date) - 1 end as fy
+                 case when month(c.event_date) >= 4 then year(c.event_date)
+                      else year(c.event_date) - 1 end as fy
           from cycles c join q using (encounter_id))
-        select '{pack.id}-' || left(sha256('{pack.id}|' || f.patient_id || '|' || f.encounter_id), 16) as episode_id,
+        select '{pack.id}-'
+                 || left(sha256('{pack.id}|' || f.patient_id || '|' || f.encounter_id), 16)
+                 as episode_id,
                '{pack.id}' as condition, '{pack.governance.version}' as pack_version,
                f.patient_id, f.n as cycle_number, f.encounter_id as index_encounter_id,
                f.event_at as index_at, f.event_date as index_date,
                f.event_date + {start} as cycle_start, f.event_date + {end} as cycle_end,
                null::timestamp as cycle_end_event_at,
                f.event_date + {end} <= span.last as cycle_complete,
-               f.n = 1 and f.event_date - {pack.cohort.lookback_days} < span.first as lookback_incomplete,
+               f.n = 1 and f.event_date - {pack.cohort.lookback_days} < span.first
+                 as lookback_incomplete,
                f.age, e.setting as index_setting, e.admission_method, e.site, e.specialty as team,
                e.end_at as index_end_at, p.sex, p.imd_decile, p.ethnicity, p.death_date,
                case {age_band} else '{OLDEST_BAND}' end as age_band,

@@ -126,9 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"outcomes_{patients}.json").write_text(json.dumps(result, indent=2) + "\n")
         s = result["stage_seconds"]
         print(
-            f"{patients:,} patients: episodes {result['baseline_episodes_seconds']} s (baseline), outcomes and "
-            f"value {s['outcomes']} s ({result['outcomes_over_episodes']}x), charts {s.get('charts')} s, costing "
-            f"{s.get('costing')} s, whole run {result['run_seconds']} s, peak {result['peak_mib']} MiB"
+            f"{patients:,} patients: episodes {result['baseline_episodes_seconds']} s (baseline), "
+            f"outcomes and value {s['outcomes']} s ({result['outcomes_over_episodes']}x), "
+            f"charts {s.get('charts')} s, costing {s.get('costing')} s, "
+            f"whole run {result['run_seconds']} s, peak {result['peak_mib']} MiB"
         )
 
 

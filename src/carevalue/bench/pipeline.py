@@ -178,7 +178,8 @@ def _warm_up(step: str, con) -> None:
             "create or replace temp table _bench_warm_up as select k, cast(d as date) as d, n, "
             "row_number() over (partition by k order by d) as r from "
             "(values ('a', '2020-01-01'), ('a', '2020-02-01'), ('b', '2020-03-01')) as rows(k, d) "
-            "join (values ('a', 1), ('b', 2)) as other(k, n) using (k) where cast(d as date) > date '2019-01-01'"
+            "join (values ('a', 1), ('b', 2)) as other(k, n) using (k) "
+            "where cast(d as date) > date '2019-01-01'"
         )
         raw.sql("select k, min(d) as first, max(n) as n from _bench_warm_up group by k").df()
         raw.execute("drop table _bench_warm_up")
@@ -354,7 +355,8 @@ def table(results: list[dict]) -> str:
         for step in STEPS:
             s = r[step]
             lines.append(
-                f"| {r['patients']:,} | {step} | {s['rows']:,} | {s['seconds']:,} | {s['rows_per_second']:,} | {s['peak_mib']:,} |"
+                f"| {r['patients']:,} | {step} | {s['rows']:,} | {s['seconds']:,} "
+                f"| {s['rows_per_second']:,} | {s['peak_mib']:,} |"
             )
     return "\n".join(lines)
 
@@ -375,7 +377,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--episodes-only",
         action="store_true",
-        help="only the episode steps, on a warehouse kept in var/bench/<patients> (results/episodes_<patients>.json)",
+        help=(
+            "only the episode steps, on a warehouse kept in var/bench/<patients> "
+            "(results/episodes_<patients>.json)"
+        ),
     )
     args = parser.parse_args(argv)
     if args.child:
@@ -389,13 +394,15 @@ def main(argv: list[str] | None = None) -> None:
             for suffix, label in (("", "cold"), ("_warm", "warm")):
                 sql, ours = (result[step + suffix] for step in EPISODE_STEPS)
                 print(
-                    f"{patients:,} patients, {label}: SQL {sql['seconds']} s (runs {sql['runs_seconds']}), CareValue "
+                    f"{patients:,} patients, {label}: SQL {sql['seconds']} s "
+                    f"(runs {sql['runs_seconds']}), CareValue "
                     f"{ours['seconds']} s (runs {ours['runs_seconds']}); ratio of fastest "
                     f"{result[f'episodes_stroke{suffix}_time_ratio']}, of medians "
                     f"{result[f'episodes_stroke{suffix}_median_time_ratio']}"
                 )
             print(
-                f"{patients:,} patients: same rows in every run: {result['episodes_stroke_matches_baseline']}"
+                f"{patients:,} patients: same rows in every run: "
+                f"{result['episodes_stroke_matches_baseline']}"
             )
         return
     results = []
@@ -410,7 +417,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{r['patients']:,} patients: stroke episodes CareValue/SQL time ratio "
             f"{r['episodes_stroke_time_ratio']} (after the same warm-up for both: "
-            f"{r['episodes_stroke_warm_time_ratio']}), same rows: {r['episodes_stroke_matches_baseline']}"
+            f"{r['episodes_stroke_warm_time_ratio']}), "
+            f"same rows: {r['episodes_stroke_matches_baseline']}"
         )
         print(
             f"{r['patients']:,} patients: PLICS costing CareValue/SQL time ratio "

@@ -310,7 +310,8 @@ def table(result: dict) -> str:
     ]
     for name, step in result["steps"].items():
         lines.append(
-            f"| {name} | {what[name]} | {step['seconds']} | {step['median_seconds']} | {step['peak_traced_mib']} |"
+            f"| {name} | {what[name]} | {step['seconds']} | {step['median_seconds']} "
+            f"| {step['peak_traced_mib']} |"
         )
     return "\n".join(lines)
 

@@ -25,7 +25,8 @@ def tdabc_unit_cost(pack_folder: Path, process_map: str) -> float:
     path = pack_folder / file
     if not path.is_file():
         raise UserError(
-            f"{pack_folder / 'pack.yaml'}: process_map '{process_map}' names {path}, which does not exist."
+            f"{pack_folder / 'pack.yaml'}: process_map '{process_map}' names {path}, "
+            "which does not exist."
         )
     process = cost_model(load_tdabc_model(path)).process(process_id)
     return round(float(process.expected_cost), 2)

@@ -3,8 +3,9 @@ and unused capacity (Kaplan & Anderson 2004; Kaplan & Porter 2011).
 
 Everything here is exact ``Fraction`` arithmetic on the model's ``Decimal`` figures: a
 rate such as £1,000,000 / 82,800 minutes has no finite decimal form, and even products of
-minutes, shares and volumes could outgrow ``Decimal``'s 28 significant digits. ``carevalue.costing.tdabc_report`` rounds for display; ``unit_cost`` rounds
-one unit's cost to the penny for a patient-level costing.
+minutes, shares and volumes could outgrow ``Decimal``'s 28 significant digits.
+``carevalue.costing.tdabc_report`` rounds for display; ``unit_cost`` rounds one unit's cost
+to the penny for a patient-level costing.
 
 Unused capacity stays with its resource: a unit's cost is its minutes at the capacity cost
 rate, never a share of idle time. When a process's minutes exceed a resource's practical

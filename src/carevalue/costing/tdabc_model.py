@@ -333,8 +333,8 @@ class Resource(Frozen):
             return [
                 Problem(
                     (hours[0],),
-                    f"{name} gives {_either(hours, 'and')} but not {_either(missing, 'or')}; practical "
-                    "capacity is hours_per_day × days_per_week × weeks_per_year × "
+                    f"{name} gives {_either(hours, 'and')} but not {_either(missing, 'or')}; "
+                    "practical capacity is hours_per_day × days_per_week × weeks_per_year × "
                     "practical_fraction × 60 minutes, so give all four.",
                 )
             ]
@@ -423,8 +423,8 @@ class Step(Frozen):
                 problems.append(
                     Problem(
                         ("minutes", "add", index, "minutes"),
-                        f"{name} adds {show_number(term.minutes)} minutes when '{term.when}'; minutes "
-                        "cannot be negative.",
+                        f"{name} adds {show_number(term.minutes)} minutes when '{term.when}'; "
+                        "minutes cannot be negative.",
                     )
                 )
             if term.when in first:

@@ -21,7 +21,8 @@ def _read(con: BaseBackend, name: str) -> pd.DataFrame:
     table = table_or_none(con, name)
     if table is None:
         raise UserError(
-            f"This warehouse has no {name} yet: run 'carevalue run' (or 'carevalue demo') to compute outcomes."
+            f"This warehouse has no {name} yet: run 'carevalue run' (or 'carevalue demo') "
+            "to compute outcomes."
         )
     return table.to_pandas()
 

@@ -76,8 +76,8 @@ def fit_risk_model(
         unknown = sorted(set(model.coefficients) - set(x.columns))
         if unknown:
             raise ValueError(
-                f"risk model of '{outcome_id}': coefficient '{unknown[0]}' is not a term of the model; "
-                f"the terms are {', '.join(x.columns)}"
+                f"risk model of '{outcome_id}': coefficient '{unknown[0]}' is not a term of "
+                f"the model; the terms are {', '.join(x.columns)}"
             )
         coefficients = {term: float(model.coefficients.get(term, 0.0)) for term in x.columns}
         result = FittedModel(
@@ -101,13 +101,17 @@ def fit_risk_model(
     needed = model.min_events_per_variable * terms
     if events < needed:
         reason = (
-            f"not fitted: {events} {noun} for {terms} term{'s' if terms != 1 else ''}; the pack asks for at least "
+            f"not fitted: {events} {noun} for {terms} term{'s' if terms != 1 else ''}; "
+            "the pack asks for at least "
             f"{model.min_events_per_variable} per term ({needed})"
         )
         return FittedModel(outcome_id, model.family, False, reason, n=len(y), events=events), levels
     constant = [c for c in x.columns[1:] if x[c].nunique() < 2]
     if constant:
-        reason = f"not fitted: '{constant[0]}' has one value in the fitting data, so its effect cannot be estimated"
+        reason = (
+            f"not fitted: '{constant[0]}' has one value in the fitting data, "
+            "so its effect cannot be estimated"
+        )
         return FittedModel(outcome_id, model.family, False, reason, n=len(y), events=events), levels
     family = {
         "logistic": sm.families.Binomial(),

@@ -241,8 +241,8 @@ def _outcome_references(parts: PackParts) -> Iterator[Finding]:
             ):
                 yield Finding(
                     path + ("utility_outcome",),
-                    f"utility_outcome '{outcome.utility_outcome}' must be a prom_score scored as a utility "
-                    f"({', '.join(UTILITY_SCORINGS)})",
+                    f"utility_outcome '{outcome.utility_outcome}' must be a prom_score "
+                    f"scored as a utility ({', '.join(UTILITY_SCORINGS)})",
                 )
         if isinstance(outcome, ReinfectionAfterCure):
             target = by_id.get(outcome.cure_outcome)

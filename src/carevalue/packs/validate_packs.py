@@ -10,6 +10,7 @@ overlapping stage. ``load_pack`` returns a pack only when it has no problems.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Iterator
 from functools import cache
@@ -218,10 +219,9 @@ def _salvage_items(section: str, items: Any, parts: PackParts) -> None:
     for index, item in enumerate(items):
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             parts.ids[section].append((index, item["id"]))
-        try:
+        # An invalid item is already reported by the whole-section validation.
+        with contextlib.suppress(ValidationError):
             parts.items[section][index] = _adapter(section, whole=False).validate_python(item)
-        except ValidationError:
-            pass  # already reported by the whole-section validation
 
 
 def _read_codelists(

@@ -116,7 +116,8 @@ CHECKS: tuple[Check, ...] = (
         "inpatient_without_discharge",
         "encounters",
         "warning",
-        "inpatient or critical-care encounters with no end_at (discharge not recorded, or still in hospital at the extract date)",
+        "inpatient or critical-care encounters with no end_at (discharge not recorded, "
+        "or still in hospital at the extract date)",
         ("encounters",),
         lambda t: t["encounters"].filter(
             t["encounters"].setting.isin(["inpatient", "critical_care"])
@@ -150,7 +151,7 @@ CHECKS: tuple[Check, ...] = (
         "warning",
         "patients whose NHS number fails its Modulus 11 check digit (likely mistyped)",
         ("patients",),
-        lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False),
+        lambda t: t["patients"].filter(t["patients"].nhs_number_valid == False),  # noqa: E712 (an ibis expression, not a bool)
         "patient_id",
     ),
 )

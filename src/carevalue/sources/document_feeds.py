@@ -49,7 +49,8 @@ def feeds_markdown() -> str:
         lines += ["| column | type | must be present | rule | meaning |", "|---|---|---|---|---|"]
         for c in feed.columns:
             lines.append(
-                f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {_rule(c)} | {c.description} |"
+                f"| `{c.name}` | {c.type} | {'yes' if c.required else 'no'} | {_rule(c)} "
+                f"| {c.description} |"
             )
         for rule in feed.row_rules:
             lines.append("")
@@ -57,8 +58,9 @@ def feeds_markdown() -> str:
         for source, target in feed.pseudonymised:
             lines.append("")
             lines.append(
-                f"`{source}` is replaced at ingest by `{target}` (HMAC-SHA256 under the trust's key) "
-                f"and `{source}_valid` (whether it passed the Modulus 11 check digit); it is never stored."
+                f"`{source}` is replaced at ingest by `{target}` "
+                f"(HMAC-SHA256 under the trust's key) and `{source}_valid` "
+                "(whether it passed the Modulus 11 check digit); it is never stored."
             )
         lines.append("")
     return "\n".join(lines)

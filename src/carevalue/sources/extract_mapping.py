@@ -176,7 +176,8 @@ def _feed(path: Path, feed: Feed, body: Node) -> FeedMapping:
                 raise _fail(
                     path,
                     node,
-                    f"{feed.name}.date_format '{node.value}' is not one of {', '.join(DATE_FORMATS)}",
+                    f"{feed.name}.date_format '{node.value}' is not one of "
+                    f"{', '.join(DATE_FORMATS)}",
                 )
         elif key.value == "columns":
             columns = _columns(path, feed, node)

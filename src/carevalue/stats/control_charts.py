@@ -11,7 +11,8 @@ date text and ``datetime.date`` objects in x become dates); the raw observations
 aggregated by subgroup ``x`` (sorted, as qic sorts them); the subgroups are numbered 1..N
 and ``freeze``/``part``/``exclude`` are read against those numbers; each phase is
 calculated on its own from its baseline points that are not excluded; runs analysis
-compares every included point of the phase with its centre line; ``multiply`` scales the plotted numbers last, so it never changes a signal.
+compares every included point of the phase with its centre line; ``multiply`` scales the
+plotted numbers last, so it never changes a signal.
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ def _check_rows(numerator: np.ndarray, denominator: np.ndarray, labels: np.ndarr
         bad = values < 0
         if bad.any():
             raise ValueError(
-                f"Group '{labels[np.argmax(bad)]}' has a negative {name} ({values[np.argmax(bad)]:g}); "
-                "counts and expected values cannot be negative."
+                f"Group '{labels[np.argmax(bad)]}' has a negative {name} "
+                f"({values[np.argmax(bad)]:g}); counts and expected values cannot be negative."
             )
 
 
@@ -103,8 +103,8 @@ def _check_units(numerator, denominator, labels, data_type: str) -> None:
     zero = denominator == 0
     if zero.any():
         raise ValueError(
-            f"Group '{labels[np.argmax(zero)]}' has a zero denominator; every group needs a positive "
-            "denominator (expected count, cases or exposure)."
+            f"Group '{labels[np.argmax(zero)]}' has a zero denominator; "
+            "every group needs a positive denominator (expected count, cases or exposure)."
         )
     if data_type == "PR":
         over = numerator > denominator
@@ -125,7 +125,8 @@ def _check_options(data_type, sr_method, limit, trim_by) -> None:
         raise ValueError(f"limit must be 95 or 99 (meaning 99.8 %), not {limit!r}.")
     if not 0 < trim_by < 0.5:
         raise ValueError(
-            f"trim_by must be a fraction between 0 and 0.5 (0.1 trims 10 % at each end), not {trim_by!r}."
+            "trim_by must be a fraction between 0 and 0.5 (0.1 trims 10 % at each end), "
+            f"not {trim_by!r}."
         )
 
 
@@ -152,7 +153,8 @@ def _check_target(data_type: str, target: float) -> float:
 
 
 def _within_se(denominator: np.ndarray, data_type: str, sr_method: str) -> np.ndarray:
-    """Standard error on the transformed scale used by the limits (depends on the denominator only)."""
+    """Standard error on the transformed scale used by the limits (depends on the
+    denominator only)."""
     if data_type == "SR" and sr_method == "SHMI":
         return 1 / np.sqrt(denominator)
     # sqrt(O/E), asin(sqrt(p)) and FunnelPlotR's RC limits all use 1/(2 sqrt(denominator)).
@@ -324,7 +326,8 @@ def funnel_limits(
     if target is None:
         if data_type != "SR":
             raise ValueError(
-                f"funnel_limits needs the target for {data_type} data (funnel() reports it in attrs)."
+                f"funnel_limits needs the target for {data_type} data "
+                "(funnel() reports it in attrs)."
             )
         target = 1.0
     target = _check_target(data_type, target)
@@ -347,9 +350,9 @@ def _shmi_zero_check(z, trimmed, labels, draw_adjusted) -> bool:
         return True
     if draw_adjusted:
         raise ValueError(
-            f"Group '{labels[np.argmax(kept_infinite)]}' has no observed events, so its SHMI log-scale "
-            "z-score is minus infinity and overdispersion cannot be estimated; use sr_method='CQC' "
-            "or draw_adjusted=False."
+            f"Group '{labels[np.argmax(kept_infinite)]}' has no observed events, "
+            "so its SHMI log-scale z-score is minus infinity and overdispersion cannot be "
+            "estimated; use sr_method='CQC' or draw_adjusted=False."
         )
     return False
 
@@ -381,7 +384,8 @@ def funnel(
     den = _as_floats(denominator, "denominator")
     if len(num) != len(den):
         raise ValueError(
-            f"numerator has {len(num)} values but denominator has {len(den)}; give one of each per row."
+            f"numerator has {len(num)} values but denominator has {len(den)}; "
+            "give one of each per row."
         )
     if len(num) == 0:
         raise ValueError("A funnel plot needs at least one group.")

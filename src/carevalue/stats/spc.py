@@ -643,4 +643,4 @@ def _assurance_icon(goal: float, lpl: float, upl: float, direction: int):
 
 
 # The qicharts2 family lives in its own module; spc re-exports it.
-from carevalue.stats.control_charts import control_chart
+from carevalue.stats.control_charts import control_chart  # noqa: E402

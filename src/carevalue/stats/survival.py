@@ -67,7 +67,8 @@ def _check_groups(groups, durations: pd.Series) -> np.ndarray:
     values = pd.Series(groups).to_numpy(dtype=object)
     if len(values) != len(durations):
         raise ValueError(
-            f"groups has {len(values)} values but durations has {len(durations)}; give one per subject."
+            f"groups has {len(values)} values but durations has {len(durations)}; "
+            "give one per subject."
         )
     missing = pd.isna(values)
     if missing.any():
@@ -194,7 +195,8 @@ def kaplan_meier(durations, events, groups=None) -> pd.DataFrame:
         raise ValueError("Kaplan-Meier needs at least one subject.")
     if len(events) != len(durations):
         raise ValueError(
-            f"events has {len(events)} values but durations has {len(durations)}; give one per subject."
+            f"events has {len(events)} values but durations has {len(durations)}; "
+            "give one per subject."
         )
     events.index = durations.index  # report problems by the durations' labels
     times = _check_durations(durations)

@@ -22,6 +22,7 @@ from the metric series") and docs/funnel-plots.md.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -403,7 +404,7 @@ def _blocks(monthly: pd.DataFrame):
         "value": rows["value"].to_numpy(dtype=float),
     }
     bounds = np.append(np.flatnonzero(np.r_[True, block[1:] != block[:-1]]), len(block))
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, stop in itertools.pairwise(bounds):
         part = {name: values[start:stop] for name, values in arrays.items()}
         condition = part["condition"][0]
         first, last = (int(m) for m in calendars.loc[condition])

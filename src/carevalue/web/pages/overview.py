@@ -91,7 +91,10 @@ def build(ctx: PageContext) -> Page:
                 else f"{int(counts.iloc[-1]):,} in {latest_period} against {previous_count:,} in "
                 f"{counts.index[-2]}."
             ),
-            help="Care cycles that began in the period (index admissions meeting the pack's cohort rules).",
+            help=(
+                "Care cycles that began in the period "
+                "(index admissions meeting the pack's cohort rules)."
+            ),
         )
     )
 
@@ -161,8 +164,10 @@ def build(ctx: PageContext) -> Page:
         Panel(
             id="headlines",
             title="Headline figures, latest quarter",
-            sentence="Each headline figure for its latest reportable quarter, with its 95% interval "
-            "and the quarter before, so a change can be told from noise.",
+            sentence=(
+                "Each headline figure for its latest reportable quarter, with its 95% interval "
+                "and the quarter before, so a change can be told from noise."
+            ),
             table=table,
             columns=[
                 Column("label", "Measure"),
@@ -197,8 +202,10 @@ def build(ctx: PageContext) -> Page:
         Panel(
             id="all-metrics",
             title="Every metric for these episodes",
-            sentence=f"Every outcome, cost and value figure of the pack over {ctx.filters.describe()}, "
-            "with its 95% interval and the episodes it rests on.",
+            sentence=(
+                "Every outcome, cost and value figure of the pack over "
+                f"{ctx.filters.describe()}, with its 95% interval and the episodes it rests on."
+            ),
             table=every,
             columns=[
                 Column("label", "Measure"),

@@ -63,7 +63,9 @@ POINT_COLOURS = {
 CHART_FIGURES = ("y",)  # y_shown and signal follow y once it is protected
 UNSET = float("inf")
 MIN_MOVING_RANGES = 10  # fewer consecutive pairs than this: the limits are shaky
-TOO_FEW_COLOUR = "#768692"  # NHS mid grey: not orange, which means concern   # disclosure count of a month with no figure at all: nothing to hide
+# NHS mid grey: not orange, which means concern
+# disclosure count of a month with no figure at all: nothing to hide
+TOO_FEW_COLOUR = "#768692"
 
 
 def metric_order(pack) -> list[str]:
