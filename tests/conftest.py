@@ -350,8 +350,10 @@ def _build_trust(folder: Path, patients: int, seed: int) -> SyntheticTrust:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) every Spark test goes to one
-    worker, so the suite starts one JVM, not one per worker."""
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) every Spark test on the shared
+    session goes to one worker, so the suite starts one JVM, not one per worker. A test
+    that names its own group keeps it (the across-processes test starts its own JVMs in
+    subprocesses, so it runs beside the shared session, not after it)."""
     for item in items:
-        if item.get_closest_marker("spark"):
+        if item.get_closest_marker("spark") and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group("spark"))

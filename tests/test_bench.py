@@ -37,8 +37,8 @@ def test_each_benchmark_starts_as_the_makefile_calls_it(module):
 @pytest.mark.slow
 def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    bench.main(["--sizes", "3000"])
-    result = json.loads((tmp_path / "bench/results/generate_ingest_3000.json").read_text())
+    bench.main(["--sizes", "1500"])
+    result = json.loads((tmp_path / "bench/results/generate_ingest_1500.json").read_text())
     for step in ("generate", "baseline_read", "ingest"):
         assert result[step]["rows"] > 500
         assert result[step]["peak_mib"] > 0
@@ -61,8 +61,8 @@ def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_outcomes_bench_times_every_stage_against_the_episode_baseline(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    bench_outcomes.main(["3000"])
-    result = json.loads((tmp_path / "bench/results/outcomes_3000.json").read_text())
+    bench_outcomes.main(["1500"])
+    result = json.loads((tmp_path / "bench/results/outcomes_1500.json").read_text())
     assert set(result["stage_seconds"]) >= {"stroke", "costing", "outcomes", "charts"}
     assert result["baseline_episodes_seconds"] > 0
     assert result["episode_outcome_rows"] > result["episodes"]["stroke"]

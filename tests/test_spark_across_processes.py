@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import _spark_skip_reason, write_extract
 
-pytestmark = [pytest.mark.slow, pytest.mark.spark]
+# Its own group: its JVMs are subprocesses, so it need not queue behind the shared session.
+pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.xdist_group("spark-processes")]
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
