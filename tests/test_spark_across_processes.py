@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import _spark_skip_reason, write_extract
 
-# Its own group: its JVMs are subprocesses, so it need not queue behind the shared session.
-pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.xdist_group("spark-processes")]
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
