@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from carevalue.reports import display
+from carevalue.web import charts
 from carevalue.web.pages import equity
 
 from .test_page_value import read_csv
@@ -119,7 +120,7 @@ def test_overlap_sentence_with_too_few_groups_or_no_difference():
 
 
 def test_dot_whisker_puts_intervals_on_each_dot():
-    figure = equity.dot_whisker(
+    figure = charts.dot_whisker(
         [
             {
                 "title": "Rate",

@@ -22,6 +22,21 @@ def shown_interval(kind: str, metric: str, lower, upper) -> str:
     return display.interval(lower, upper, display.figure_format(kind, metric))
 
 
+def with_shown(table, kind: str = "metric_kind"):
+    """A copy of a metrics table (``group_metrics`` columns) with ``value_shown`` and
+    ``interval_shown``: each figure as its kind shows (rates %, money £)."""
+    table = table.copy()
+    kinds, metrics = table[kind].tolist(), table["metric"].tolist()
+    table["value_shown"] = [
+        show(k, m, v) for k, m, v in zip(kinds, metrics, table["value"], strict=True)
+    ]
+    table["interval_shown"] = [
+        shown_interval(k, m, lo, hi)
+        for k, m, lo, hi in zip(kinds, metrics, table["lower"], table["upper"], strict=True)
+    ]
+    return table
+
+
 def metric_direction(pack, metric: str) -> str:
     """higher_is_better, lower_is_better or neutral, from the pack's outcome or the metric's
     nature (cost lower is better; value higher is better; cost per good lower)."""

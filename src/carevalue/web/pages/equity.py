@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 from carevalue.reports import display
 from carevalue.value import group_metrics
 from carevalue.web import charts
-from carevalue.web.metric_text import DIRECTION_WORDS, metric_direction, show, shown_interval
+from carevalue.web.metric_text import (
+    DIRECTION_WORDS,
+    metric_direction,
+    with_shown,
+)
 from carevalue.web.pages import PageContext
 from carevalue.web.pages.overview import headline_metrics
 from carevalue.web.panels import Column, Disclosure, Page, Panel
@@ -137,146 +140,6 @@ def overlap_sentence(measure: str, rows: pd.DataFrame, direction: str, fmt) -> s
     return start + "; the intervals do not overlap, so the difference is beyond chance."
 
 
-def dot_whisker(
-    series: list[dict], *, side_by_side: bool = True, height: int | None = None
-) -> dict:
-    """Dots with 95% interval whiskers, one subplot per series (side by side sharing the
-    group axis, or stacked each with its own). Each series: ``title``, ``labels``,
-    ``value``, ``lower``, ``upper``, optional ``reference`` (a dashed line, e.g. everyone)
-    and ``kind`` ("rate", "money" or "number") for the axis and hover format."""
-    count = max(len(series), 1)
-    rows = max((len(s["labels"]) for s in series), default=1)
-    layout = charts.layout(
-        legend=False,
-        height=height
-        or (
-            max(220, 90 + 34 * rows)
-            if side_by_side
-            else 80 + sum(60 + 30 * len(s["labels"]) for s in series)
-        ),
-    )
-    layout["margin"] = {"l": 170, "r": 20, "t": 40, "b": 50}
-    data, shapes, annotations = [], [], []
-    gap = 0.08 if side_by_side else 0.16
-    size = (1 - gap * (count - 1)) / count
-    for number, one in enumerate(series):
-        suffix = "" if number == 0 else str(number + 1)
-        x_ref, y_ref = f"x{suffix}", (f"y{suffix}" if not side_by_side else "y")
-        if side_by_side:
-            x_domain, y_domain = [number * (size + gap), number * (size + gap) + size], [0, 1]
-        else:
-            top = 1 - number * (size + gap)
-            x_domain, y_domain = [0, 1], [top - size, top]
-        kind = one.get("kind", "number")
-        last = side_by_side or number == count - 1
-        axis = {
-            "gridcolor": charts.PALE_GREY,
-            "zeroline": False,
-            "domain": x_domain,
-            "anchor": y_ref,
-            "title": {"text": one.get("x_title", "") if last else ""},
-        }
-        if kind == "rate":
-            axis["tickformat"] = ".0%"
-        elif kind == "money":
-            axis["tickprefix"], axis["tickformat"] = "£", ",.0f"
-        layout[f"xaxis{suffix}"] = axis
-        if not side_by_side or number == 0:
-            layout[f"yaxis{suffix}"] = {
-                "type": "category",
-                "autorange": "reversed",
-                "domain": y_domain,
-                "anchor": x_ref,
-                "categoryorder": "array",
-                "categoryarray": list(one["labels"]),
-                "gridcolor": charts.PALE_GREY,
-                "automargin": True,
-            }
-        value = np.asarray(charts.clean(one["value"]), dtype=float)
-        lower = np.asarray(charts.clean(one["lower"]), dtype=float)
-        upper = np.asarray(charts.clean(one["upper"]), dtype=float)
-        hover = {"rate": "%{x:.1%}", "money": "£%{x:,.0f}"}.get(kind, "%{x:,.2f}")
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "name": one["title"],
-                "x": charts.clean(value),
-                "y": list(one["labels"]),
-                "xaxis": x_ref,
-                "yaxis": y_ref,
-                "marker": {"color": charts.BLUE, "size": 9},
-                "error_x": {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": charts.clean(upper - value),
-                    "arrayminus": charts.clean(value - lower),
-                    "color": charts.BLUE,
-                    "thickness": 1.5,
-                    "width": 4,
-                },
-                "hovertemplate": f"%{{y}}: {hover}<extra>{one['title']}</extra>",
-            }
-        )
-        reference = one.get("reference")
-        missing = [label for label, v in zip(one["labels"], value, strict=True) if np.isnan(v)]
-        if missing:
-            # a group without a dot says why, so an empty row never reads as zero
-            finite = value[~np.isnan(value)]
-            where = (
-                float(reference)
-                if reference is not None and not display.missing(reference)
-                else float(np.median(finite))
-                if len(finite)
-                else 0.0
-            )
-            data.append(
-                {
-                    "type": "scatter",
-                    "mode": "text",
-                    "x": [where] * len(missing),
-                    "y": missing,
-                    "xaxis": x_ref,
-                    "yaxis": y_ref,
-                    "text": ["too few to report"] * len(missing),
-                    "textfont": {"color": charts.GREY, "size": 11},
-                    "hoverinfo": "skip",
-                    "showlegend": False,
-                }
-            )
-        if reference is not None and not display.missing(reference):
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": x_ref,
-                    "yref": "paper",
-                    "x0": float(reference),
-                    "x1": float(reference),
-                    "y0": y_domain[0],
-                    "y1": y_domain[1],
-                    "line": {"color": charts.GREY, "dash": "dash", "width": 1},
-                }
-            )
-        annotations.append(
-            {
-                "xref": "paper",
-                "yref": "paper",
-                "x": sum(x_domain) / 2,
-                "y": y_domain[1],
-                "yanchor": "bottom",
-                "xanchor": "center",
-                "text": one["title"],
-                "showarrow": False,
-                "font": {"size": 13},
-            }
-        )
-    layout["shapes"], layout["annotations"] = shapes, annotations
-    return {"data": data, "layout": layout}
-
-
-# ---------------------------------------------------------------- the page
-
-
 def key_metrics(ctx: PageContext) -> list[str]:
     """The overview's headline metrics (tier-1 outcomes, cost, each value equation's good
     outcomes per £100,000), with the observed / expected of those outcomes that have a risk
@@ -319,16 +182,7 @@ def _group_table(
     table = table.sort_values(["metric_order", "group_order"]).reset_index(drop=True)
     directions = {m: DIRECTION_WORDS[metric_direction(ctx.pack, m)] for m in metrics}
     table["direction"] = table["metric"].map(directions)
-    table["value_shown"] = [
-        show(k, m, v)
-        for k, m, v in zip(table["metric_kind"], table["metric"], table["value"], strict=True)
-    ]
-    table["interval_shown"] = [
-        shown_interval(k, m, lo, hi)
-        for k, m, lo, hi in zip(
-            table["metric_kind"], table["metric"], table["lower"], table["upper"], strict=True
-        )
-    ]
+    table = with_shown(table)
     table["group_type"] = column
     return table.drop(columns=["metric_order", "group_order"])
 
@@ -459,6 +313,6 @@ def build(ctx: PageContext) -> Page:
         if groups["suppressed"].eq(True).any():
             notes.append("Groups too few to report are listed in the table but not drawn.")
         panel.notes = notes
-        panel.figure = dot_whisker(series) if series else None
+        panel.figure = charts.dot_whisker(series) if series else None
         page.panels.append(panel)
     return page

@@ -32,7 +32,7 @@ from carevalue.value import (
 )
 from carevalue.web import charts
 from carevalue.web.filters import SEGMENT_LABELS
-from carevalue.web.metric_text import DIRECTION_WORDS, show, shown_interval
+from carevalue.web.metric_text import DIRECTION_WORDS, shown_interval, with_shown
 from carevalue.web.pages import PageContext
 from carevalue.web.panels import Column, Disclosure, Page, Panel
 
@@ -121,19 +121,6 @@ def _timepoint(timepoint: str) -> str:
     }.get(timepoint, timepoint)
 
 
-def _shown_columns(table: pd.DataFrame, kind: str = "metric_kind") -> pd.DataFrame:
-    table = table.copy()
-    kinds, metrics = table[kind].tolist(), table["metric"].tolist()
-    table["value_shown"] = [
-        show(k, m, v) for k, m, v in zip(kinds, metrics, table["value"], strict=True)
-    ]
-    table["interval_shown"] = [
-        shown_interval(k, m, lo, hi)
-        for k, m, lo, hi in zip(kinds, metrics, table["lower"], table["upper"], strict=True)
-    ]
-    return table
-
-
 # ------------------------------------------------------------------------- every outcome
 
 
@@ -141,7 +128,7 @@ def outcome_panel(ctx: PageContext, overall: pd.DataFrame) -> Panel:
     facts = _outcome_facts(ctx)
     table = overall.merge(facts, on="metric", how="inner")
     table = table.sort_values(["tier", "metric"], kind="stable").reset_index(drop=True)
-    table = _shown_columns(table)
+    table = with_shown(table)
     due = pd.to_numeric(table["n_due"], errors="coerce")
     table["completeness"] = np.where(due > 0, table["n_used"] / due.where(due > 0), np.nan)
     panel = Panel(
@@ -198,34 +185,38 @@ def outcome_panel(ctx: PageContext, overall: pd.DataFrame) -> Panel:
     return _drawn(ctx, panel, _rate_dots)
 
 
-def _rate_dots(table: pd.DataFrame) -> dict | None:
-    rates = table[(table["metric_kind"] == "rate") & table["value"].notna()].iloc[::-1]
-    if rates.empty:
-        return None
+def _interval_dots(shown: pd.DataFrame, *, name: str, hover: str) -> tuple[list, dict]:
+    """One dot per row (labels top to bottom) with its 95% interval as whiskers."""
     data = [
         {
             "type": "scatter",
             "mode": "markers",
-            "name": "Rate (95% interval)",
-            "x": charts.clean(rates["value"]),
-            "y": rates["label"].tolist(),
+            "name": name,
+            "x": charts.clean(shown["value"]),
+            "y": shown["label"].tolist(),
             "error_x": {
                 "type": "data",
                 "symmetric": False,
-                "array": charts.clean(rates["upper"] - rates["value"]),
-                "arrayminus": charts.clean(rates["value"] - rates["lower"]),
+                "array": charts.clean(shown["upper"] - shown["value"]),
+                "arrayminus": charts.clean(shown["value"] - shown["lower"]),
                 "color": charts.GREY,
             },
             "marker": {"color": charts.BLUE, "size": 9},
-            "hovertemplate": "%{y}: %{x:.1%}<extra></extra>",
+            "hovertemplate": f"%{{y}}: {hover}<extra></extra>",
         }
     ]
-    layout = charts.layout(
-        x_title="Rate (95% interval)", height=120 + 34 * len(rates), legend=False
-    )
+    layout = charts.layout(x_title=name, height=120 + 34 * len(shown), legend=False)
+    layout["yaxis"]["automargin"] = True
+    return data, layout
+
+
+def _rate_dots(table: pd.DataFrame) -> dict | None:
+    rates = table[(table["metric_kind"] == "rate") & table["value"].notna()].iloc[::-1]
+    if rates.empty:
+        return None
+    data, layout = _interval_dots(rates, name="Rate (95% interval)", hover="%{x:.1%}")
     layout["xaxis"]["tickformat"] = ".0%"
     layout["xaxis"]["rangemode"] = "tozero"
-    layout["yaxis"]["automargin"] = True
     return {"data": data, "layout": layout}
 
 
@@ -266,7 +257,7 @@ def observed_expected_panel(ctx: PageContext, overall: pd.DataFrame) -> Panel:
     # An outcome whose model was not fitted has no expected values: nothing to show, and
     # "too few to report" would mislead; the risk-models panel says why.
     unfitted = table[table["n_used"] == 0]
-    table = _shown_columns(table[table["n_used"] > 0]).reset_index(drop=True)
+    table = with_shown(table[table["n_used"] > 0]).reset_index(drop=True)
     notes = [
         f"No observed / expected for {label.split(':')[0]}: {model}."
         for label, model in zip(unfitted["label"], unfitted["model"], strict=True)
@@ -310,28 +301,10 @@ def _ratio_dots(table: pd.DataFrame) -> dict | None:
     shown = table[table["value"].notna()].iloc[::-1]
     if shown.empty:
         return None
-    data = [
-        {
-            "type": "scatter",
-            "mode": "markers",
-            "name": "O / E (95% interval)",
-            "x": charts.clean(shown["value"]),
-            "y": shown["label"].tolist(),
-            "error_x": {
-                "type": "data",
-                "symmetric": False,
-                "array": charts.clean(shown["upper"] - shown["value"]),
-                "arrayminus": charts.clean(shown["value"] - shown["lower"]),
-                "color": charts.GREY,
-            },
-            "marker": {"color": charts.BLUE, "size": 9},
-            "hovertemplate": "%{y}: %{x:.2f}<extra></extra>",
-        }
-    ]
-    layout = charts.layout(
-        x_title="Observed / expected (95% interval)", height=120 + 34 * len(shown), legend=False
+    data, layout = _interval_dots(
+        shown, name="Observed / expected (95% interval)", hover="%{x:.2f}"
     )
-    layout["yaxis"]["automargin"] = True
+    # 1 = as many events as the case mix predicts
     layout["shapes"] = [
         {
             "type": "line",
@@ -433,7 +406,7 @@ def funnel_panel(ctx: PageContext, segment_type: str) -> Panel | None:
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    table = _shown_columns(table)
+    table = with_shown(table)
     directions = {o.id: o.direction for o in ctx.pack.outcomes}
     table["in_funnel"] = table["rr"].notna()
     table["funnel_x"] = np.where(

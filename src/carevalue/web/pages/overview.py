@@ -15,12 +15,19 @@ from carevalue.web.metric_text import (
     metric_direction,
     show,
     shown_interval,
+    with_shown,
 )
 from carevalue.web.pages import PageContext
 from carevalue.web.panels import Card, Column, Disclosure, Page, Panel
 
 MAX_OUTCOME_CARDS = 4
 PERIOD = "admission_quarter"
+
+
+def quarter_label(period) -> str:
+    """ "2024-Q1" as people write it, "Q1 2024" (calendar quarters of admission)."""
+    year, _, quarter = str(period).partition("-")
+    return f"{quarter} {year}" if quarter.startswith("Q") else str(period)
 
 
 def headline_metrics(ctx: PageContext) -> list[str]:
@@ -40,6 +47,8 @@ def _latest_two(by_period: pd.DataFrame, metric: str) -> tuple[dict | None, dict
     if rows.empty:
         return None, None
     records = rows.rename(columns={PERIOD: "period"}).to_dict("records")
+    for record in records:
+        record["period"] = quarter_label(record["period"])
     return records[-1], (records[-2] if len(records) > 1 else None)
 
 
@@ -78,7 +87,7 @@ def build(ctx: PageContext) -> Page:
         )
 
     counts = episodes.groupby(PERIOD).size().sort_index()
-    latest_period = counts.index[-1]
+    latest_period = quarter_label(counts.index[-1])
     previous_count = int(counts.iloc[-2]) if len(counts) > 1 else None
     page.cards.append(
         Card(
@@ -89,7 +98,7 @@ def build(ctx: PageContext) -> Page:
                 ""
                 if previous_count is None
                 else f"{int(counts.iloc[-1]):,} in {latest_period} against {previous_count:,} in "
-                f"{counts.index[-2]}."
+                f"{quarter_label(counts.index[-2])}."
             ),
             help=(
                 "Care cycles that began in the period "
@@ -187,17 +196,7 @@ def build(ctx: PageContext) -> Page:
             ),
         )
     )
-    every = overall.copy()
-    every["value_shown"] = [
-        show(k, m, v)
-        for k, m, v in zip(every["metric_kind"], every["metric"], every["value"], strict=True)
-    ]
-    every["interval_shown"] = [
-        shown_interval(k, m, lo, hi)
-        for k, m, lo, hi in zip(
-            every["metric_kind"], every["metric"], every["lower"], every["upper"], strict=True
-        )
-    ]
+    every = with_shown(overall)
     page.panels.append(
         Panel(
             id="all-metrics",

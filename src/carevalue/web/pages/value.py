@@ -20,7 +20,6 @@ from carevalue.value import group_metrics, is_binary, weight_sets
 from carevalue.web import charts
 from carevalue.web.metric_text import shown_interval
 from carevalue.web.pages import PageContext
-from carevalue.web.pages.equity import dot_whisker
 from carevalue.web.panels import Column, Disclosure, Page, Panel
 
 # (episode_value column, what a cell of it is called)
@@ -672,7 +671,7 @@ def _equations(ctx: PageContext, per_grouping: dict[str, pd.DataFrame]) -> Panel
                     "x_title": "Good outcomes per £100,000",
                 }
             )
-        panel.figure = dot_whisker(series, side_by_side=False)
+        panel.figure = charts.dot_whisker(series, side_by_side=False)
     return panel
 
 
