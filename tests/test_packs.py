@@ -515,7 +515,7 @@ def test_unknown_and_missing_sections(conditions):
     assert messages(conditions) == [
         f"{pack_file}:{line_of(pack_file, 'casemix:')}: unknown section 'casemix' (did you mean "
         "'case_mix'?); the sections are: governance, codelists, cohort, care_cycle, stages, "
-        "outcomes, case_mix, value_equations, reporting"
+        "outcomes, case_mix, value_equations, reporting, flow"
     ]
     stages = DEMO_PACK[DEMO_PACK.index("stages:") : DEMO_PACK.index("outcomes:")]
     pack_file = write_pack(conditions / "demo", changed(stages, ""))

@@ -38,6 +38,7 @@ from carevalue.costing import (
     run_costing_stage,
 )
 from carevalue.errors import UserError
+from carevalue.flow import FLOW_TABLES, run_flow_stage
 from carevalue.foundation.run_context import RunContext, drop_stale_scratch
 from carevalue.foundation.run_lock import run_lock
 from carevalue.foundation.tables import align_columns, stack, union_schema
@@ -56,7 +57,9 @@ from carevalue.warehouse import (
 RUNS_TABLE = "runs"
 RESULT_TABLES = ("episodes", "episode_activities")
 # Every table a run writes as <name>__<run id>, its plain name a view of the current run's.
-RUN_TABLES = RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + VALUE_TABLES + CHART_TABLES
+RUN_TABLES = (
+    RESULT_TABLES + COSTING_TABLES + OUTCOME_TABLES + VALUE_TABLES + CHART_TABLES + FLOW_TABLES
+)
 KEEP_RUNS = 3
 SERVICE_CHANGES_TABLE = "service_changes"
 
@@ -180,7 +183,10 @@ def _build_and_publish(
     outcome_tables = _outcomes_and_value(
         ctx, tables, packs, built, costing.stage_costs(), span, report
     )
-    names = RESULT_TABLES + tuple(costing.tables) + tuple(outcome_tables)
+    by_pack = dict(zip([p.id for p in packs], built["episode_activities"], strict=True))
+    flow = run_flow_stage(ctx, by_pack, packs)
+    report.seconds["flow"] = flow.seconds
+    names = RESULT_TABLES + tuple(costing.tables) + tuple(outcome_tables) + tuple(flow.tables)
     with atomic(con):
         for name, parts in built.items():
             con.create_table(f"{name}__{run_id}", stack(parts), overwrite=True)
@@ -188,6 +194,9 @@ def _build_and_publish(
             con.create_table(f"{name}__{run_id}", expr, overwrite=True)
         for name, frame in outcome_tables.items():
             con.create_table(f"{name}__{run_id}", warehouse_table(frame), overwrite=True)
+        for name, part in flow.tables.items():
+            made = part if isinstance(part, ibis.Table) else warehouse_table(part)
+            con.create_table(f"{name}__{run_id}", made, overwrite=True)
         _record_run(con, run_id, started, packs, span, report)
         publish_views(con, {name: f"{name}__{run_id}" for name in names})
     return report

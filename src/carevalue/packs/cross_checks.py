@@ -30,6 +30,7 @@ from carevalue.packs.model import (
     ConditionPack,
     EventEnd,
     Governance,
+    PatientFlow,
 )
 from carevalue.packs.stage_overlap import find_overlaps
 from carevalue.sources import feeds
@@ -58,6 +59,7 @@ class PackParts:
     governance: Governance | None = None
     cohort: Cohort | None = None
     care_cycle: CareCycle | None = None
+    flow: PatientFlow | None = None
     items: dict[str, dict[int, Any]] = field(default_factory=lambda: {s: {} for s in LIST_SECTIONS})
     ids: dict[str, list[tuple[int, str]]] = field(
         default_factory=lambda: {s: [] for s in LIST_SECTIONS}
@@ -68,7 +70,7 @@ class PackParts:
 
     @classmethod
     def of(cls, pack: ConditionPack) -> PackParts:
-        parts = cls(pack.governance, pack.cohort, pack.care_cycle)
+        parts = cls(pack.governance, pack.cohort, pack.care_cycle, pack.flow)
         for section in LIST_SECTIONS:
             parts.items[section] = dict(enumerate(getattr(pack, section)))
             parts.ids[section] = [(i, item.id) for i, item in parts.items[section].items()]
@@ -112,7 +114,7 @@ def _walk_models(value: Any, path: DataPath) -> Iterator[tuple[BaseModel, DataPa
 
 
 def _all_models(parts: PackParts) -> Iterator[tuple[BaseModel, DataPath]]:
-    for name in ("cohort", "care_cycle"):
+    for name in ("cohort", "care_cycle", "flow"):
         if getattr(parts, name) is not None:
             yield from _walk_models(getattr(parts, name), (name,))
     for section in ("stages", "outcomes", "case_mix", "value_equations"):

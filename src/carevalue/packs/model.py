@@ -356,6 +356,101 @@ class Stage(Frozen):
     why: Why = None
 
 
+class FlowActivity(Frozen):
+    """A label the process maps use for the activities that match it. An activity gets the
+    first label whose rules it meets; one that meets none is labelled with its stage's
+    name and its activity type ("Acute stroke unit care: pathology")."""
+
+    label: Text = Field(description="The activity as the team names it on a map.")
+    match: tuple[StageRule, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="Rules (as for stages); an activity meeting any of them may take the label.",
+    )
+    codes: tuple[Text, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="Activity codes as written in the activities feed (exact match); with "
+        "'match', both must hold.",
+    )
+    why: Why = None
+
+    @model_validator(mode="after")
+    def _says_what_matches(self) -> FlowActivity:
+        if self.match is None and self.codes is None:
+            raise ValueError(
+                f"activity label '{self.label}' needs 'match' rules, 'codes', or both; "
+                "without either it would take every activity"
+            )
+        return self
+
+
+class KeyInterval(Frozen):
+    """A time to a key intervention: from the first 'from_activity' of an episode to the
+    first 'to_activity' at or after it (door-to-needle, time to antibiotics)."""
+
+    id: Identifier
+    name: Text
+    from_activity: Text = Field(description="A label from 'activities' where the clock starts.")
+    to_activity: Text = Field(description="A label from 'activities' where the clock stops.")
+    target_minutes: PositiveInt | None = Field(
+        default=None, description="The standard the team works to, in minutes, if there is one."
+    )
+    why: Why = None
+
+
+class PatientFlow(Frozen):
+    """How the pack's activities appear on activity and value stream maps."""
+
+    activities: tuple[FlowActivity, ...] = Field(
+        default=(), description="Labels for the maps, tried in order; the first match wins."
+    )
+    include_other_stage: bool = Field(
+        default=False,
+        description="Put activities outside every stage ('other') on the maps too.",
+    )
+    value_adding: tuple[Text, ...] = Field(
+        default=(),
+        description="Labels of activities that change the patient's condition or a decision "
+        "about their care: their time is value-added time.",
+    )
+    stays: tuple[Text, ...] = Field(
+        default=(),
+        description="Labels of places a patient stays (ward stays, critical care): on the maps, "
+        "but their time is not processing time.",
+    )
+    routine: tuple[Text, ...] = Field(
+        default=(),
+        description="Labels of activities repeated by design (therapy sessions, medicine "
+        "rounds): their repeats are not rework.",
+    )
+    key_intervals: tuple[KeyInterval, ...] = Field(
+        default=(), description="Times to key interventions, measured per episode."
+    )
+    why: Why = None
+
+    @model_validator(mode="after")
+    def _labels_declared(self) -> PatientFlow:
+        labels = {a.label for a in self.activities}
+        named = [
+            *(("value_adding", x) for x in self.value_adding),
+            *(("stays", x) for x in self.stays),
+            *(("routine", x) for x in self.routine),
+            *(
+                (f"key interval '{k.id}'", x)
+                for k in self.key_intervals
+                for x in (k.from_activity, k.to_activity)
+            ),
+        ]
+        for where, label in named:
+            if label not in labels:
+                raise ValueError(
+                    f"{where} names '{label}', which is not one of the labels under "
+                    f"'activities' ({', '.join(sorted(labels)) or 'none declared'})"
+                )
+        return self
+
+
 class Reporting(Frozen):
     """Disclosure and small-number rules for everything reported from the pack."""
 
@@ -386,6 +481,10 @@ class ConditionPack(Frozen):
     )
     reporting: Reporting = Field(
         default_factory=Reporting, description="Small-number rules for reports (optional)."
+    )
+    flow: PatientFlow = Field(
+        default_factory=PatientFlow,
+        description="Labels and value stream declarations for the patient flow maps (optional).",
     )
 
     # Code list contents, attached by the loader (read-only: the pack stays immutable).

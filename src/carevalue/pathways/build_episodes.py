@@ -7,7 +7,7 @@ case-mix fields. episode_id is a hash of condition, patient and index encounter:
 data always give the same ids, on every engine.
 
 episode_activities: every activity of the patient dated inside the cycle, with its day
-(from the index event) and its stage.
+(from the index event), its stage and its label on the patient flow maps.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from carevalue.foundation.run_context import RunContext
 from carevalue.foundation.tables import left_join
 from carevalue.packs.model import ConditionPack
 from carevalue.pathways import segments
+from carevalue.pathways.activity_labels import activity_label
 from carevalue.pathways.assign_stages import stage_of
 from carevalue.pathways.care_cycles import build_cycles
 from carevalue.pathways.case_mix import case_mix_columns
@@ -165,6 +166,7 @@ def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> 
     rows = cycles.join(activities, "patient_id")
     rows = rows.filter(rows.start_at.date().between(rows.cycle_start, rows.cycle_end))
     rows = rows.mutate(day=day_number(rows.start_at, rows.index_date))
+    rows = rows.mutate(stage=stage_of(rows, pack))
     return rows.select(
         "episode_id",
         "condition",
@@ -183,5 +185,6 @@ def episode_activities(t: Tables, pack: ConditionPack, episodes: ibis.Table) -> 
         "minutes",
         "quantity",
         "day",
-        stage=stage_of(rows, pack),
+        "stage",
+        activity_label=activity_label(rows, pack, rows.stage),
     )
