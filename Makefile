@@ -45,6 +45,7 @@ bench: $(STAMP) ## measure ingest, episodes, costing, outcomes and statistics at
 	$(BIN)/python -m carevalue.bench
 	$(BIN)/python -m carevalue.bench.outcomes
 	$(BIN)/python -m carevalue.bench.stats
+	$(BIN)/python -m carevalue.bench.flow
 	$(BIN)/python -m carevalue.bench.web_load
 
 clean: ## remove the environment, the npm packages, the built web assets and generated data
