@@ -325,8 +325,8 @@ def test_spark_draws_the_same_map_as_duckdb(spark_backend):
     )
     events["line"] = range(len(events))
     table = put(spark_backend, "flow_maps_events", events)
-    for build in (directly_follows, variants):
-        on_duckdb = build(events, **COLUMNS, order="line")
-        on_spark = build(table, **COLUMNS, order="line")
-        pd.testing.assert_frame_equal(on_duckdb, on_spark, check_dtype=False)
+    on_duckdb = event_table(events, case="case_id", activity="step", timestamp="at", order="line")
+    on_spark = event_table(table, case="case_id", activity="step", timestamp="at", order="line")
+    for build in (directly_follows, variants, start_activities, end_activities):
+        pd.testing.assert_frame_equal(build(on_duckdb), build(on_spark), check_dtype=False)
     spark_backend.drop_table("flow_maps_events", force=True)

@@ -70,13 +70,28 @@ def variants(
     log = event_table(
         events, case=case, activity=activity, timestamp=timestamp, end=end, order=order
     )
-    traces = _traces(log.table)
+    t = log.table
+    # Activities travel as small whole numbers (their place in name order) while cases are
+    # collected and grouped: grouping arrays of numbers is cheaper than arrays of text.
+    names = sorted(t.select(ACTIVITY).distinct().to_pyarrow()[ACTIVITY].to_pylist())
+    codes = ibis.memtable(
+        {ACTIVITY: names, "code": range(len(names))},
+        schema={ACTIVITY: "string", "code": "int64"},  # typed even when the log is empty
+    )
+    traces = _traces(t.join(codes, ACTIVITY), "code")
     grouped = traces.group_by("trace").aggregate(
         count=traces.count(), median_lead_time_s=traces.lead_time_s.median()
     )
-    # Sorted in the engine: arrays order element by element, as tuples do in Python.
-    frame = grouped.order_by([ibis.desc("count"), "trace"]).execute()
-    frame["activities"] = [tuple(trace) for trace in frame.pop("trace")]
+    # Sorted in the engine: arrays order element by element as tuples do, and codes in
+    # name order sort as the names do.
+    ordered = grouped.order_by([ibis.desc("count"), "trace"])
+    if names:  # Spark cannot index an empty array literal, and there is nothing to name
+        label = ibis.literal(names, type="array<string>")
+        # int32: Spark's element_at takes an INT position, not a BIGINT
+        ordered = ordered.mutate(trace=grouped.trace.map(lambda code: label[code.cast("int32")]))
+    result = ordered.to_pyarrow()
+    frame = result.drop_columns(["trace"]).to_pandas()
+    frame["activities"] = [tuple(trace) for trace in result["trace"].to_pylist()]
     frame["variant"] = range(1, len(frame) + 1)
     frame["length"] = frame["activities"].map(len)
     cases = frame["count"].sum()
@@ -247,11 +262,11 @@ def _steps(t: ibis.Table) -> ibis.Table:
     )
 
 
-def _traces(t: ibis.Table) -> ibis.Table:
-    """One row per case: ``trace`` (its activities in order, an array) and
+def _traces(t: ibis.Table, activity: str) -> ibis.Table:
+    """One row per case: ``trace`` (its ``activity`` values in order, an array) and
     ``lead_time_s``. Sorting structs of (start, seq, activity) orders by time, then source
     order, without a window; collect() alone has no order on Spark."""
-    ordered = ibis.struct({"start": t[START], "seq": t[SEQ], "activity": t[ACTIVITY]})
+    ordered = ibis.struct({"start": t[START], "seq": t[SEQ], "activity": t[activity]})
     return t.group_by(CASE).aggregate(
         trace=ordered.collect().sort().map(lambda event: event.activity),
         lead_time_s=_seconds(t[END].coalesce(t[START]).max(), t[START].min()),
@@ -260,11 +275,9 @@ def _traces(t: ibis.Table) -> ibis.Table:
 
 def _ends_of_cases(t: ibis.Table, *, first: bool) -> pd.DataFrame:
     """How many cases begin (``first``) or end with each activity, and their share."""
-    w = ibis.window(
-        group_by=t[CASE],
-        order_by=[t[START], t[SEQ]] if first else [t[START].desc(), t[SEQ].desc()],
-    )
-    ends = t.filter(ibis.row_number().over(w) == 0)
+    place = ibis.struct({"start": t[START], "seq": t[SEQ]})
+    pick = t[ACTIVITY].argmin(place) if first else t[ACTIVITY].argmax(place)
+    ends = t.group_by(CASE).aggregate(activity=pick)
     counted = ends.group_by(ACTIVITY).aggregate(count=ends.count())
     frame = _sorted(counted.execute(), ["count", ACTIVITY])
     total = frame["count"].sum()
