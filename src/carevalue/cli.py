@@ -902,6 +902,170 @@ def costing_tdabc(
         out.print(f"[yellow]finding:[/yellow] {finding['message']}", highlight=False)
 
 
+@app.command()
+def flow(
+    log: Annotated[
+        Path,
+        typer.Argument(
+            metavar="LOG",
+            help="The event log: a CSV file (any common delimiter) or XES (.xes, .xes.gz).",
+        ),
+    ],
+    case: Annotated[
+        str | None,
+        typer.Option(
+            "--case",
+            help="Column holding each event's case (an episode or patient journey); an XES "
+            "log's default is case:concept:name.",
+            show_default=False,
+        ),
+    ] = None,
+    activity: Annotated[
+        str | None,
+        typer.Option(
+            "--activity",
+            help="Column holding the activity; an XES log's default is concept:name.",
+            show_default=False,
+        ),
+    ] = None,
+    timestamp: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamp",
+            help="Column holding when the event happened (its start, where it has an end); "
+            "an XES log's default is time:timestamp.",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Column holding when the event ended, where events have one: waits then "
+            "run from one event's end to the next one's start.",
+            show_default=False,
+        ),
+    ] = None,
+    sep: Annotated[
+        str | None,
+        typer.Option(
+            "--sep",
+            help="Delimiter of a CSV log, e.g. ';' (default: guessed from the file).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (directly_follows, start_activities, end_activities, "
+            "variants, left_out) instead of tables.",
+        ),
+    ] = False,
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many variants to show, commonest first.")
+    ] = 10,
+) -> None:
+    """Map an event log: which activity directly follows which, how often and after how
+    long a wait; the activities cases start and end with; and the commonest variants (a
+    case's activities in order). Events with equal timestamps keep the file's order;
+    events with no timestamp are left out and counted (see docs/flow.md)."""
+    import json
+    import math
+
+    from rich.table import Table
+
+    from carevalue.flow import (
+        directly_follows,
+        end_activities,
+        event_table,
+        start_activities,
+        variants,
+    )
+    from carevalue.flow.read_log import log_columns, read_event_log
+
+    frame = read_event_log(log, case=case, activity=activity, timestamp=timestamp, end=end, sep=sep)
+    case, activity, timestamp = log_columns(log, case=case, activity=activity, timestamp=timestamp)
+    events = event_table(frame, case=case, activity=activity, timestamp=timestamp, end=end)
+    edges, starts, ends = directly_follows(events), start_activities(events), end_activities(events)
+    found = variants(events).head(top)
+    left_out = {"events": events.left_out, "cases": len(events.left_out_events())}
+
+    if as_json:
+
+        def records(table) -> list[dict]:
+            rows = table.astype(object).to_dict("records")
+            return [
+                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                for row in rows
+            ]
+
+        print(
+            json.dumps(
+                {
+                    "directly_follows": records(edges),
+                    "start_activities": records(starts),
+                    "end_activities": records(ends),
+                    "variants": records(found),
+                    "left_out": left_out,
+                },
+                indent=2,
+                default=lambda v: list(v) if isinstance(v, tuple) else int(v),
+            )
+        )
+        return
+
+    def wait(seconds: float) -> str:
+        if seconds is None or math.isnan(seconds):
+            return ""
+        for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+            if seconds >= size:
+                return f"{seconds / size:,.1f} {unit}"
+        return f"{seconds:,.0f} s"
+
+    table = Table(title="Directly follows", title_justify="left")
+    for heading in ("from", "to", "times", "cases", "median wait", "90th centile", "mean wait"):
+        table.add_column(heading, justify="left" if heading in ("from", "to") else "right")
+    for e in edges.itertuples():
+        table.add_row(
+            e.source,
+            e.target,
+            f"{e.count:,}",
+            f"{e.cases:,}",
+            wait(e.median_wait_s),
+            wait(e.p90_wait_s),
+            wait(e.mean_wait_s),
+        )
+    out.print(table)
+    for title, ends_of_cases in (("Start activities", starts), ("End activities", ends)):
+        table = Table(title=title, title_justify="left")
+        for heading in ("activity", "cases", "share"):
+            table.add_column(heading, justify="left" if heading == "activity" else "right")
+        for a in ends_of_cases.itertuples():
+            table.add_row(a.activity, f"{a.count:,}", f"{a.share:.1%}")
+        out.print(table)
+    table = Table(title=f"Variants (the commonest {len(found)})", title_justify="left")
+    for heading in ("#", "cases", "share", "events", "median lead time", "activities"):
+        table.add_column(heading, justify="left" if heading == "activities" else "right")
+    for v in found.itertuples():
+        table.add_row(
+            str(v.variant),
+            f"{v.count:,}",
+            f"{v.share:.1%}",
+            str(v.length),
+            wait(v.median_lead_time_s),
+            " → ".join(v.activities),
+        )
+    out.print(table)
+    if left_out["events"]:
+        out.print(
+            f"{left_out['events']:,} events in {left_out['cases']:,} cases were left out of "
+            "the maps: they have no timestamp or no activity."
+        )
+    else:
+        out.print("No event was left out: every event has a timestamp and an activity.")
+
+
 def main() -> None:
     try:
         app()

@@ -57,13 +57,12 @@ def read_event_log(
         raise UserError(f"{path} is not a file; give the path of the event log (CSV or XES).")
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty; give an event log with a header row and events.")
-    xes = path.name.lower().endswith((".xes", ".xes.gz"))
+    xes = is_xes(path)
+    case, activity, timestamp = log_columns(path, case=case, activity=activity, timestamp=timestamp)
     if xes:
         frame = _read_xes(path)
-        case, activity = case or XES_CASE, activity or XES_ACTIVITY
-        timestamp = timestamp or XES_TIMESTAMP
     else:
-        unnamed = [f"--{flag}" for flag, c in _roles(case, activity, timestamp) if not c]
+        unnamed = [f"--{role}" for role, c in _roles(case, activity, timestamp) if not c]
         if unnamed:
             raise UserError(
                 f"{path} is a CSV file: name its {', '.join(unnamed)} column"
@@ -82,6 +81,20 @@ def read_event_log(
         if column:
             frame[column] = _timestamps(frame[column], path, column, xes=xes)
     return frame
+
+
+def is_xes(path: str | Path) -> bool:
+    return Path(path).name.lower().endswith((".xes", ".xes.gz"))
+
+
+def log_columns(
+    path: str | Path, *, case: str | None, activity: str | None, timestamp: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """The case, activity and timestamp columns of the log at ``path``: those named, and
+    for XES the standard keys where none is named."""
+    if is_xes(path):
+        return case or XES_CASE, activity or XES_ACTIVITY, timestamp or XES_TIMESTAMP
+    return case, activity, timestamp
 
 
 def _roles(case, activity, timestamp):
