@@ -11,6 +11,8 @@ pages load into ``src/carevalue/web/static/vendor/``, which is built, never comm
     vendor/nhsuk/nhsuk-init.js            imports it and calls initAll(), so no inline script
     vendor/nhsuk/assets/...               its icons, logos, favicons and web manifest
     vendor/htmx/htmx.min.js
+    vendor/dagre/dagre.min.js             the process map's layered layout (graphlib bundled)
+    vendor/svg-pan-zoom/svg-pan-zoom.min.js   pan and zoom of the process map
     vendor/plotly/plotly.min.js
     vendor/MANIFEST.json                  each file: source package, version and licence
 """
@@ -69,6 +71,9 @@ def build_assets(root: Path = REPO_ROOT, out: Path = DEFAULT_OUT) -> list[Path]:
     out = Path(out)
     nhsuk = _npm_package(root, "nhsuk-frontend")
     htmx = _npm_package(root, "htmx.org")
+    dagre = _npm_package(root, "@dagrejs/dagre")
+    graphlib = _npm_package(root, "@dagrejs/graphlib")
+    pan_zoom = _npm_package(root, "svg-pan-zoom")
     plotly_js, plotly_info = _plotly()
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise UserError(
@@ -141,6 +146,32 @@ def build_assets(root: Path = REPO_ROOT, out: Path = DEFAULT_OUT) -> list[Path]:
     for licence in sorted((root / "node_modules/htmx.org").glob("LICEN[CS]E*")):
         shutil.copyfile(licence, staging / "htmx" / licence.name)
         record(f"htmx/{licence.name}", htmx, licence.relative_to(root))
+
+    # The process map: dagre's browser bundle (it carries graphlib, whose licence goes
+    # beside it too) and svg-pan-zoom; their licence files travel with them.
+    for folder, package, bundle, licences in (
+        ("dagre", dagre, "node_modules/@dagrejs/dagre/dist/dagre.min.js", ("@dagrejs/dagre",)),
+        ("dagre", graphlib, None, ("@dagrejs/graphlib",)),
+        (
+            "svg-pan-zoom",
+            pan_zoom,
+            "node_modules/svg-pan-zoom/dist/svg-pan-zoom.min.js",
+            ("svg-pan-zoom",),
+        ),
+    ):
+        if bundle is not None:
+            source = root / bundle
+            _write(staging / folder / source.name, _strip_source_map(_read(source)))
+            record(f"{folder}/{source.name}", package, source.relative_to(root))
+            legal = source.with_name(source.name + ".LEGAL.txt")  # the bundle points to it
+            if legal.is_file():
+                shutil.copyfile(legal, staging / folder / legal.name)
+                record(f"{folder}/{legal.name}", package, legal.relative_to(root))
+        for name in licences:
+            for licence in sorted((root / "node_modules" / name).glob("LICEN[CS]E*")):
+                target = f"LICENSE-{name.split('/')[-1]}"
+                shutil.copyfile(licence, staging / folder / target)
+                record(f"{folder}/{target}", package, licence.relative_to(root))
 
     (staging / "plotly").mkdir()
     shutil.copyfile(plotly_js, staging / "plotly/plotly.min.js")
