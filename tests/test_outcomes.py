@@ -398,6 +398,16 @@ def test_a_whole_run_with_outcomes_and_charts_on_every_engine(engine, tiny_extra
     assert stroke.loc["door_to_needle", "status"] == "not_applicable"
     for name in ("episode_value", "metric_series", "risk_models", "metric_spc", "metric_spc_icons"):
         assert name in engine.list_tables(), name
+    # The flow stage ran on the same engine: P1's pathway as one case on the map.
+    flow = engine.table("flow_events").to_pandas()
+    flow = flow[flow["condition"] == "stroke"]
+    assert flow["episode_id"].nunique() == 1
+    assert sorted(flow["seq"]) == list(range(len(flow)))  # numbered from 0, as row_number
+    edges = engine.table("flow_edges").to_pandas()
+    assert edges.loc[edges["condition"] == "stroke", "count"].sum() == len(flow) - 1
+    variants = engine.table("flow_variants").to_pandas()
+    variants = variants[variants["condition"] == "stroke"]
+    assert variants["count"].tolist() == [1] and variants["length"].tolist() == [len(flow)]
     series = engine.table("metric_series").to_pandas()
     # One episode: every figure is suppressed, and says why.
     assert series["suppressed"].all() and series["value"].isna().all()
