@@ -44,7 +44,9 @@ def _no_results(request: HttpRequest) -> HttpResponse:
     return render(request, "carevalue/no_results.html", status=200)
 
 
-def page_context(request: HttpRequest, snapshot, condition: str) -> PageContext:
+def page_context(
+    request: HttpRequest, snapshot, condition: str, spec: PageSpec | None = None
+) -> PageContext:
     packs = results.packs(snapshot)
     if condition not in packs:
         raise Http404("No such condition in this run.")
@@ -57,6 +59,11 @@ def page_context(request: HttpRequest, snapshot, condition: str) -> PageContext:
         costing_detail=has_permission(user, VIEW_COSTING_DETAIL, condition=condition),
         patient_level=has_permission(user, VIEW_PATIENTS, condition=condition),
         base_url=f"/c/{condition}/",
+        options={
+            name: str(request.GET[name]).strip()[:100]
+            for name in (spec.options if spec is not None else ())
+            if str(request.GET.get(name, "")).strip()
+        },
     )
 
 
@@ -70,6 +77,7 @@ def build_page(ctx: PageContext, spec: PageSpec) -> Page:
         ctx.secondary_suppression,
         ctx.costing_detail,
         ctx.patient_level,
+        tuple(sorted(ctx.options.items())),
     )
 
     def build() -> Page:
@@ -158,20 +166,23 @@ def condition_page(request: HttpRequest, condition: str, slug: str) -> HttpRespo
         return _forbidden(request, "Your role does not include this condition's dashboards.")
     if not has_permission(request.user, spec.permission, condition=condition):
         return _forbidden(request, f"Your role does not include the {spec.title} page.")
-    ctx = page_context(request, snapshot, condition)
+    ctx = page_context(request, snapshot, condition, spec)
     page = build_page(ctx, spec)
-    if spec.patient_level:
+    shown = [p for panel in page.panels for p in panel.patients]
+    # a patient-level page is audited on every view; any other page whenever it shows
+    # patients (the process map lists a transition's episodes for clinical roles)
+    if spec.patient_level or shown:
         actions.record_patient_view(
             by=request.user,
             condition=condition,
             run_id=snapshot.run_id,
             path=request.get_full_path(),
             what=spec.slug,
-            patients=[p for panel in page.panels for p in panel.patients],
+            patients=shown,
         )
     return render(
         request,
-        "carevalue/page.html",
+        spec.template,
         {
             "page": page,
             "spec": spec,
@@ -183,6 +194,8 @@ def condition_page(request: HttpRequest, condition: str, slug: str) -> HttpRespo
             "filter_choices": choices(ctx.all_episodes),
             "nav": _allowed_pages(request.user, condition),
             "query": ctx.filters.query(),
+            # the filters and the page's own options: its downloads and permalink
+            "page_query": ctx.filters.query(**ctx.options),
             "charts_json": _charts_json(page),
         },
     )
@@ -217,7 +230,7 @@ def download(
         and has_permission(request.user, spec.permission, condition=condition)
     ):
         return _forbidden(request, "Your role does not include this download.")
-    ctx = page_context(request, snapshot, condition)
+    ctx = page_context(request, snapshot, condition, spec)
     page = build_page(ctx, spec)
     panel = page.panel(panel_id)
     if panel is None:

@@ -8,7 +8,7 @@ rows (then every view of it is audited).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
@@ -33,6 +33,9 @@ class PageContext:
     costing_detail: bool = False
     patient_level: bool = False
     base_url: str = ""  # the condition's URL prefix, for drill-down links
+    # The page's own query parameters (PageSpec.options) beyond the shared filters, e.g. the
+    # process map's frequency filter; part of the page's permalink and cache key.
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def condition(self) -> str:
@@ -87,6 +90,14 @@ class PageSpec:
     build: Callable[[PageContext], Page]
     patient_level: bool = False
     summary: str = ""
+    template: str = "carevalue/page.html"
+    options: tuple[str, ...] = ()  # query parameters the page reads (PageContext.options)
+    section: str = ""  # pages of one section share one header link and a menu of their own
+    header: bool = True  # in the header's navigation (a section's first page)
+
+    @property
+    def nav_title(self) -> str:
+        return self.section or self.title
 
 
 def _registry() -> dict[str, PageSpec]:
@@ -95,11 +106,14 @@ def _registry() -> dict[str, PageSpec]:
         cost,
         data_quality,
         equity,
+        flow,
         outcomes,
         overview,
         patients,
         spc,
         value,
+        value_stream,
+        variants,
     )
     from carevalue.web.permissions import (
         VIEW_DASHBOARDS,
@@ -156,6 +170,37 @@ def _registry() -> dict[str, PageSpec]:
             VIEW_DATA_QUALITY,
             data_quality.build,
             summary="What was quarantined at ingest, and completeness findings.",
+        ),
+        PageSpec(
+            "flow",
+            "Process map",
+            VIEW_DASHBOARDS,
+            flow.build,
+            summary="How episodes move between activities, and how long they wait between them.",
+            template="carevalue/flow.html",
+            options=flow.OPTIONS,
+            section=flow.SECTION,
+        ),
+        PageSpec(
+            "flow-variants",
+            "Variants",
+            VIEW_DASHBOARDS,
+            variants.build,
+            summary="The distinct paths episodes take, most common first.",
+            template="carevalue/flow_variants.html",
+            options=variants.OPTIONS,
+            section=flow.SECTION,
+            header=False,
+        ),
+        PageSpec(
+            "value-stream",
+            "Value stream",
+            VIEW_DASHBOARDS,
+            value_stream.build,
+            summary="Lead time, processing and waiting per stage, key intervals and bottlenecks.",
+            template="carevalue/flow_value_stream.html",
+            section=flow.SECTION,
+            header=False,
         ),
         PageSpec(
             "patients",
