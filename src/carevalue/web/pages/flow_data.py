@@ -123,6 +123,7 @@ class Flow:
     def __init__(self, events: pd.DataFrame, pack) -> None:
         self.frame = events
         self.pack = pack
+        self._intervals: dict[tuple[str, str], pd.DataFrame] = {}
 
     @property
     def empty(self) -> bool:
@@ -195,6 +196,7 @@ class Flow:
         )
         return steps[steps["target"].notna()].reset_index(drop=True)
 
+    @cached_property
     def value_stream(self) -> pd.DataFrame:
         stages = [stage.id for stage in self.pack.stages]
         return self._run(
@@ -206,8 +208,16 @@ class Flow:
         )
 
     def interval_times(self, from_activity: str, to_activity: str) -> pd.DataFrame:
-        return self._run(flow.interval_times, from_activity=from_activity, to_activity=to_activity)
+        key = (from_activity, to_activity)
+        found = self._intervals.get(key)
+        if found is None:
+            found = self._run(
+                flow.interval_times, from_activity=from_activity, to_activity=to_activity
+            )
+            self._intervals[key] = found
+        return found
 
+    @cached_property
     def first_pass_yield(self) -> flow.FirstPassYield:
         return self._run(flow.first_pass_yield, routine=self.pack.flow.routine)
 

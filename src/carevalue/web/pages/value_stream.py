@@ -53,10 +53,10 @@ def build(ctx: PageContext) -> Page:
     if why:
         page.messages.append(why)
         return page
-    stream = found.value_stream()
+    stream = found.value_stream
     stages = ctx.protect(_stages(ctx, stream))
     stages.figure = _stacked(stages.table)
-    yield_ = found.first_pass_yield()
+    yield_ = found.first_pass_yield
     page.cards = _cards(ctx, stages.table, yield_)
     page.panels.append(stages)
     intervals = list(ctx.pack.flow.key_intervals)
