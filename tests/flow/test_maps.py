@@ -330,3 +330,11 @@ def test_spark_draws_the_same_map_as_duckdb(spark_backend):
     for build in (directly_follows, variants, start_activities, end_activities):
         pd.testing.assert_frame_equal(build(on_duckdb), build(on_spark), check_dtype=False)
     spark_backend.drop_table("flow_maps_events", force=True)
+
+
+def test_a_log_with_nothing_to_place_gives_empty_maps_with_their_columns():
+    events = log(("c1", "triage", None), ("c2", "scan", None))
+    for build in (directly_follows, variants, start_activities, end_activities, loops):
+        frame = build(events, **COLUMNS)
+        assert frame.empty and len(frame.columns) > 2, build.__name__
+        assert frame.attrs["left_out"] == 2

@@ -12,10 +12,13 @@ start where it has no end), floored at 0 where the two overlap.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import ibis
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from carevalue.errors import UserError
 from carevalue.flow.event_table import ACTIVITY, CASE, END, SEQ, START, Events, event_table
@@ -84,14 +87,9 @@ def variants(
     )
     # Sorted in the engine: arrays order element by element as tuples do, and codes in
     # name order sort as the names do.
-    ordered = grouped.order_by([ibis.desc("count"), "trace"])
-    if names:  # Spark cannot index an empty array literal, and there is nothing to name
-        label = ibis.literal(names, type="array<string>")
-        # int32: Spark's element_at takes an INT position, not a BIGINT
-        ordered = ordered.mutate(trace=grouped.trace.map(lambda code: label[code.cast("int32")]))
-    result = ordered.to_pyarrow()
+    result = grouped.order_by([ibis.desc("count"), "trace"]).to_pyarrow()
     frame = result.drop_columns(["trace"]).to_pandas()
-    frame["activities"] = [tuple(trace) for trace in result["trace"].to_pylist()]
+    frame["activities"] = _named(result["trace"], names)
     frame["variant"] = range(1, len(frame) + 1)
     frame["length"] = frame["activities"].map(len)
     cases = frame["count"].sum()
@@ -271,6 +269,16 @@ def _traces(t: ibis.Table, activity: str) -> ibis.Table:
         trace=ordered.collect().sort().map(lambda event: event.activity),
         lead_time_s=_seconds(t[END].coalesce(t[START]).max(), t[START].min()),
     )
+
+
+def _named(traces: pa.ChunkedArray, names: list[str]) -> list[tuple[str, ...]]:
+    """Arrays of activity codes as tuples of their names (cheaper here than in the
+    engine, which would look each code up in a literal array row by row)."""
+    lists = traces.combine_chunks()
+    codes = lists.flatten().to_numpy(zero_copy_only=False)
+    labels = np.asarray(names, dtype=object)[codes].tolist()
+    offsets = lists.offsets.to_numpy().tolist()
+    return [tuple(labels[a:b]) for a, b in itertools.pairwise(offsets)]
 
 
 def _ends_of_cases(t: ibis.Table, *, first: bool) -> pd.DataFrame:
