@@ -35,11 +35,12 @@ def detail_rows(panel, label: str = "Waits") -> str:
         if url:
             what = " to ".join(escape(text) for text, _ in row[:2])
             cells.append(
-                f'<td><a href="{escape(url)}" data-edge="{escape(edge)}">{escape(label)}'
+                f'<td class="cv-link-cell"><a href="{escape(url)}" data-edge="{escape(edge)}">'
+                f"{escape(label)}"
                 f'<span class="nhsuk-u-visually-hidden"> from {what}</span></a></td>'
             )
         else:
-            cells.append("<td></td>")
+            cells.append('<td class="cv-link-cell"></td>')
         css = ' class="cv-row--marked"' if mark else ""
         out.append(f'<tr{css} data-edge-row="{escape(edge)}">' + "".join(cells) + "</tr>")
     return mark_safe("\n".join(out))  # every value above is escaped
@@ -80,10 +81,10 @@ def variant_rows(panel) -> str:
         if url:
             rank = escape(row[0][0])
             cells.append(
-                f'<td><a href="{escape(url)}">On the map'
+                f'<td class="cv-link-cell"><a href="{escape(url)}">On the map'
                 f'<span class="nhsuk-u-visually-hidden">: variant {rank}</span></a></td>'
             )
         else:
-            cells.append("<td></td>")
+            cells.append('<td class="cv-link-cell"></td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     return mark_safe("\n".join(out))  # every value above is escaped
