@@ -272,9 +272,23 @@ def test_the_value_stream_is_carevalue_flows_in_pack_order(results, client_as):
     assert page.panel(f"interval-{needle.id}").table["episodes"].sum() == len(times)
     bottlenecks = page.panel("bottlenecks").table
     assert bottlenecks["total_wait_s"].is_monotonic_decreasing and len(bottlenecks) <= 5
-    yield_ = flow.first_pass_yield(events, **flow.EVENT_COLUMNS, routine=pack.flow.routine)
-    first = page.panel("first-pass").table.iloc[0]
+    outcomes = current_snapshot(results).table("episode_outcomes")
+    readmitted = outcomes[
+        (outcomes["outcome_id"] == "readmission_30d")
+        & (outcomes["status"] == "measured")
+        & (outcomes["value"] == 1)
+    ]["episode_id"]
+    yield_ = flow.first_pass_yield(
+        events, **flow.EVENT_COLUMNS, routine=pack.flow.routine, failed_cases=readmitted
+    )
+    assert yield_.failed > 0  # the readmitted episodes are not first passes
+    first_pass = page.panel("first-pass").table
+    first = first_pass.iloc[0]
     assert (first["cases"], first["first_pass"]) == (yield_.cases, yield_.first_pass)
+    came_back = first_pass.iloc[1]
+    assert came_back["activity"].startswith("Came back") and came_back["rework_cases"] == (
+        yield_.failed
+    )
 
 
 def test_filters_change_the_numbers_on_every_flow_page(results, client_as):

@@ -120,9 +120,10 @@ def share_option(ctx: PageContext, name: str, default: int, allowed: tuple[int, 
 class Flow:
     """One filtered event log and the maps of it, each computed once when first read."""
 
-    def __init__(self, events: pd.DataFrame, pack) -> None:
+    def __init__(self, events: pd.DataFrame, pack, failed: frozenset[str] = frozenset()) -> None:
         self.frame = events
         self.pack = pack
+        self.failed = failed  # episodes readmitted or re-operated: not a first pass
         self._intervals: dict[tuple[str, str], pd.DataFrame] = {}
 
     @property
@@ -219,7 +220,32 @@ class Flow:
 
     @cached_property
     def first_pass_yield(self) -> flow.FirstPassYield:
-        return self._run(flow.first_pass_yield, routine=self.pack.flow.routine)
+        return self._run(
+            flow.first_pass_yield, routine=self.pack.flow.routine, failed_cases=self.failed
+        )
+
+
+# Outcome kinds that mean the pathway did not work first time: the patient came back.
+FAILURE_KINDS = ("readmission_within", "reoperation_within")
+
+
+def failure_outcomes(pack) -> list:
+    """The pack's outcomes whose measured 1 means the episode was not a first pass."""
+    return [o for o in pack.outcomes if o.kind in FAILURE_KINDS]
+
+
+def failed_episodes(ctx: PageContext) -> frozenset[str]:
+    """Episodes with a measured readmission or re-operation outcome of 1."""
+    ids = [o.id for o in failure_outcomes(ctx.pack)]
+    if not ids or not ctx.snapshot.has("episode_outcomes"):
+        return frozenset()
+    outcomes = ctx.table("episode_outcomes")
+    hit = outcomes[
+        outcomes["outcome_id"].isin(ids)
+        & (outcomes["status"] == "measured")
+        & (outcomes["value"] >= 1)
+    ]
+    return frozenset(hit["episode_id"].astype(str))
 
 
 def routine_shown(ctx: PageContext, default: str) -> bool:
@@ -252,7 +278,7 @@ def flow_for(ctx: PageContext, *, routine: bool = True) -> Flow | None:
         # repeated by design (therapy sessions, bloods): left out, every episode would be a
         # path of its own and the map a thicket; the waits then run to the next other one
         events = events[~events[ACTIVITY].isin(ctx.pack.flow.routine)]
-    made = Flow(events.reset_index(drop=True), ctx.pack)
+    made = Flow(events.reset_index(drop=True), ctx.pack, failed_episodes(ctx))
     with _CACHE_LOCK:
         _CACHE[key] = made
         while len(_CACHE) > CACHE_SIZE:

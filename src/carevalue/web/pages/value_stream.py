@@ -453,14 +453,27 @@ def _first_pass(ctx: PageContext, found: fd.Flow, yield_: flow.FirstPassYield) -
             "rework_cases": [yield_.with_rework, *stats["rework_cases"].astype("int64")],
         }
     )
-    table["first_pass"] = [yield_.first_pass, *(stats["cases"] - stats["rework_cases"])]
+    failures = ", ".join(o.name.lower() for o in fd.failure_outcomes(ctx.pack))
+    if failures:
+        table = pd.concat(
+            [
+                table.iloc[:1],
+                pd.DataFrame(
+                    {"activity": [f"Came back ({failures})"], "cases": [yield_.cases]}
+                ).assign(rework_cases=yield_.failed),
+                table.iloc[1:],
+            ],
+            ignore_index=True,
+        )
+    table["first_pass"] = [yield_.first_pass, *(table["cases"] - table["rework_cases"])[1:]]
     table["share"] = table["first_pass"] / table["cases"].replace(0, np.nan)
     return Panel(
         id="first-pass",
         title="First-pass yield and rework",
         sentence=(
             "The share of episodes that went through without repeating an activity (routine "
-            "ones aside), then each activity that was repeated and in how many episodes."
+            "ones aside) and without coming back, then how many came back and each activity "
+            "that was repeated, in how many episodes."
         ),
         table=table,
         columns=[
@@ -475,7 +488,11 @@ def _first_pass(ctx: PageContext, found: fd.Flow, yield_: flow.FirstPassYield) -
         understand={
             "First pass": "No activity happened twice in the episode, leaving out the pack's "
             "routine activities (" + (", ".join(sorted(routine)) or "none") + ").",
-            "Not counted": "Readmissions and other failures after the pathway are not part of "
-            "this yield yet.",
+            "Came back": (
+                "Episodes with a measured "
+                + (failures or "readmission")
+                + " are not a first pass either; an episode can have both, so the rows do not "
+                "add up to the whole."
+            ),
         },
     )
