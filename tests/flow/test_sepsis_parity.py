@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pm4py
 import pytest
 
@@ -19,6 +20,7 @@ from carevalue.flow import (
     directly_follows,
     end_activities,
     event_table,
+    process_map,
     start_activities,
     variants,
 )
@@ -81,3 +83,12 @@ def test_variants_equal_pm4py(events, pm4py_log):
         tuple(v): int(n) for v, n in theirs.items()
     }
     assert found["count"].sum() == 1_050
+
+
+def test_process_map_is_the_four_maps_at_once(events):
+    found = process_map(events)
+    pd.testing.assert_frame_equal(found.edges, directly_follows(events))
+    pd.testing.assert_frame_equal(found.variants, variants(events))
+    pd.testing.assert_frame_equal(found.start_activities, start_activities(events))
+    pd.testing.assert_frame_equal(found.end_activities, end_activities(events))
+    assert found.left_out == 0

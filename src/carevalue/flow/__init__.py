@@ -5,7 +5,7 @@ table or ``Events``) and names its case, activity and timestamp columns; the wor
 by Ibis window functions, so the same code runs on DuckDB and on Spark.
 
 - maps: ``directly_follows``, ``variants``, ``start_activities``, ``end_activities``,
-  ``activity_stats``, ``loops``, ``filter_map``;
+  ``activity_stats``, ``loops``, ``filter_map``; ``process_map`` the first four at once;
 - value streams: ``case_times``, ``value_stream``, ``interval_times``,
   ``interval_summary``, ``rework_cases``, ``first_pass_yield``, ``bottlenecks``;
 - the run's flow stage: ``run_flow_stage`` writes ``flow_events``, ``flow_edges`` and
@@ -22,11 +22,13 @@ from carevalue.flow.flow_stage import (
     run_flow_stage,
 )
 from carevalue.flow.maps import (
+    ProcessMap,
     activity_stats,
     directly_follows,
     end_activities,
     filter_map,
     loops,
+    process_map,
     start_activities,
     variants,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "FirstPassYield",
     "FlowResult",
     "IntervalSummary",
+    "ProcessMap",
     "activity_stats",
     "bottlenecks",
     "case_times",
@@ -64,6 +67,7 @@ __all__ = [
     "interval_times",
     "loops",
     "pathway_events",
+    "process_map",
     "rework_cases",
     "run_flow_stage",
     "start_activities",

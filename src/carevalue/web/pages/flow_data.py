@@ -151,8 +151,12 @@ class Flow:
             return function(log, **arguments)
 
     @cached_property
+    def _map(self) -> flow.ProcessMap:
+        return self._run(flow.process_map)
+
+    @cached_property
     def edges(self) -> pd.DataFrame:
-        return self._run(flow.directly_follows)
+        return self._map.edges
 
     @cached_property
     def activities(self) -> pd.DataFrame:
@@ -160,15 +164,15 @@ class Flow:
 
     @cached_property
     def starts(self) -> pd.DataFrame:
-        return self._run(flow.start_activities)
+        return self._map.start_activities
 
     @cached_property
     def ends(self) -> pd.DataFrame:
-        return self._run(flow.end_activities)
+        return self._map.end_activities
 
     @cached_property
     def variants(self) -> pd.DataFrame:
-        return self._run(flow.variants)
+        return self._map.variants
 
     @cached_property
     def cases(self) -> int:
