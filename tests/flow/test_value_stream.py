@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import ibis
 import pandas as pd
 import pytest
 
@@ -151,3 +152,20 @@ def test_bottlenecks_rank_by_total_wait_not_by_frequency():
     top = bottlenecks(edges, n=1)
     assert (top.loc[0, "source"], top.loc[0, "target"]) == ("A", "C")
     assert top.loc[0, "total_wait_s"] == 240 * MINUTE
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_gives_the_same_case_times(spark_backend):
+    """The overlap-merging windows (rows frames, running sums) are the same on Spark."""
+    frame = WORKED.assign(line=range(len(WORKED)))
+    table = spark_backend.create_table(
+        "flow_value_stream_events", ibis.memtable(frame), overwrite=True
+    )
+    try:
+        for stage in (None, "stage"):
+            on_duckdb = case_times(frame, **ARGS, order="line", stage=stage)
+            on_spark = case_times(table, **ARGS, order="line", stage=stage)
+            pd.testing.assert_frame_equal(on_duckdb, on_spark, check_dtype=False)
+    finally:
+        spark_backend.drop_table("flow_value_stream_events", force=True)

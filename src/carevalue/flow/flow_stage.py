@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import ibis
 import pandas as pd
 
+from carevalue.flow.event_table import event_table
 from carevalue.flow.maps import directly_follows, variants
 from carevalue.foundation.run_context import RunContext
 from carevalue.foundation.tables import stack
@@ -67,9 +68,11 @@ def run_flow_stage(
     events = ctx.scratch_table("flow_events", stack(logs))
     edges, paths = [], []
     for pack in packs:
-        log = events.filter(events.condition == pack.id)
-        edges.append(directly_follows(log, **EVENT_COLUMNS).assign(condition=pack.id))
-        found = variants(log, **EVENT_COLUMNS).assign(condition=pack.id)
+        # One event table per pack, so both maps share its count of left-out events (on
+        # Spark every query is a job).
+        log = event_table(events.filter(events.condition == pack.id), **EVENT_COLUMNS)
+        edges.append(directly_follows(log).assign(condition=pack.id))
+        found = variants(log).assign(condition=pack.id)
         found["activities"] = [VARIANT_SEPARATOR.join(v) for v in found["activities"]]
         paths.append(found)
     return FlowResult(
