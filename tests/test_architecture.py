@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("outcomes",),
     ("value",),
     ("flow",),  # maps from episode activities (and from any event log): after the stages
+    ("management",),  # the value-based management loop's statistics: after every stage
     ("runs", "assurance"),
     ("snapshots",),  # beside runs, and reads them: after it
     ("reports",),
@@ -46,7 +47,7 @@ RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 # Outside the stages: they may import anything, and only the command line imports them.
 OUTSIDE = ("synthetic", "bench")
 # Pipeline stages: other packages import them through the package's own __init__.
-FACED = ("pathways", "costing", "outcomes", "value", "flow")
+FACED = ("pathways", "costing", "outcomes", "value", "flow", "management")
 # Importers held to the faces (the command line and the outside modules may reach in).
 HELD_TO_FACES = (*FACED, "runs", "assurance", "snapshots", "reports", "web")
 
