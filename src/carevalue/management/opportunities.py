@@ -16,7 +16,7 @@ one threshold rule, chosen so that a stable process of pure noise rarely crosses
 - ``outcome_variation``: the sites or teams of a case-mix-adjusted outcome (observed /
   expected) differ more than chance allows: the funnel's overdispersion ``phi`` over the
   units it used, tested against chi-square with n - 1 degrees of freedom, p < 0.002 (the
-  99.8 % of the funnel limits; Spiegelhalter 2005, section 3.1). Score: the test's
+  99.8 % of the funnel limits; Spiegelhalter, *Qual Saf Health Care* 2005;14:347). Score: the test's
   normal deviate, scaled so that p = 0.002 scores 3.
 - ``cost_driver``: a pathway stage or a resource whose mean cost per episode is at least
   twice the mean over the condition's stages (or resources), i.e. at least twice its even
@@ -291,7 +291,10 @@ def _outcome_variation(funnel_rows: pd.DataFrame, labels) -> list[dict]:
     found = []
     keys = ["condition", "metric", "segment_type", "period"]
     for (condition, metric, segment_type, period), units in rows.groupby(keys, sort=True):
-        kept = int((~units["trimmed"].astype(bool)).sum())
+        # phi is the mean squared z of the units it used: all of them when winsorised
+        # (CQC), those left after truncation (SHMI).
+        winsorised = units["sr_method"].iloc[0] == "CQC"
+        kept = len(units) if winsorised else int((~units["trimmed"].astype(bool)).sum())
         phi = float(units["phi"].iloc[0])
         if kept < 3 or not np.isfinite(phi):
             continue
