@@ -6,6 +6,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# The management loop's records (teams, opportunities, hypotheses, actions, service changes)
+# live in their own module; imported here so Django registers them with the app.
+from carevalue.web.management_models import (  # noqa: F401
+    Action,
+    ActionComment,
+    Hypothesis,
+    HypothesisMetric,
+    Opportunity,
+    PdsaCycle,
+    ServiceChange,
+    Team,
+    TeamMembership,
+)
 from carevalue.web.permissions import ROLE_LABELS
 
 
