@@ -414,3 +414,36 @@ def test_service_changes_frame_is_what_the_run_records(teams, tmp_path):
         {"condition": ENDO, "segment_type": None, "segment": None, "month": 51 * 12 + 9},
         {"condition": STROKE, "segment_type": "site", "segment": "North", "month": 54 * 12 + 3},
     ]
+
+
+def test_a_lead_must_be_able_to_change_the_records_and_teams_are_listed_by_membership(
+    teams, make_user
+):
+    reader = make_user("commissioner", STROKE, "commissioner-stroke")
+    with pytest.raises(UserError, match="cannot lead it"):
+        m.add_member(team=teams["stroke"], user=reader, team_role="lead", by=teams["manager"])
+    # read-only membership (e.g. a patient representative holding a read-only role)
+    m.add_member(
+        team=teams["stroke"],
+        user=reader,
+        team_role="patient_representative",
+        by=teams["manager"],
+    )
+    assert list(m.member_teams(reader)) == [teams["stroke"]]
+    assert m.visible_teams(reader) == [teams["stroke"]]
+    assert m.visible_teams(teams["manager"]) == [teams["endo"], teams["stroke"]]
+    assert list(m.member_teams(teams["manager"])) == []
+    cycle = m.record_pdsa_cycle(
+        hypothesis=m.write_hypothesis(
+            team=teams["stroke"], statement="S", metrics=[("x", "increase")], by=None
+        ),
+        plan="P",
+        started=TODAY,
+        by=teams["nurse"],
+    )
+    with pytest.raises(UserError, match="cannot end"):
+        m.update_pdsa_cycle(cycle=cycle, ended=TODAY - dt.timedelta(days=1), by=teams["nurse"])
+    cycle.refresh_from_db()
+    assert cycle.ended is None
+    with pytest.raises(m.NotAllowed):
+        m.update_pdsa_cycle(cycle=cycle, act="Adopt", by=reader)

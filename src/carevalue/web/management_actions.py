@@ -44,11 +44,13 @@ from carevalue.web.management_models import (
     TeamMembership,
 )
 from carevalue.web.permissions import (
+    MANAGE_IMPROVEMENT,
     MANAGE_TEAMS,
     VIEW_IMPROVEMENT,
     has_permission,
     may_change_team,
     may_manage_members,
+    may_view_team,
 )
 
 
@@ -130,17 +132,25 @@ def create_team(*, condition: str, name: str, by, lead=None) -> Team:
     with transaction.atomic():
         team = Team.objects.create(condition=condition, name=name)
         if lead is not None:
-            _check_may_join(lead, team)
+            _check_may_join(lead, team, "lead")
             TeamMembership.objects.create(team=team, user=lead, team_role="lead")
         _audited(by, "create_team", team, name=name, lead=lead.get_username() if lead else None)
     return team
 
 
-def _check_may_join(user, team: Team) -> None:
+def _check_may_join(user, team: Team, team_role: str) -> None:
+    name = user.get_username()
     if not has_permission(user, VIEW_IMPROVEMENT, condition=team.condition):
         raise UserError(
-            f"{user.get_username()} holds no role for {team.condition}; give them one "
-            "before adding them to the team."
+            f"{name} holds no role for {team.condition}; give them one before adding them "
+            "to the team."
+        )
+    if team_role == "lead" and not has_permission(
+        user, MANAGE_IMPROVEMENT, condition=team.condition
+    ):
+        raise UserError(
+            f"{name}'s role for {team.condition} cannot change the team's records, so they "
+            "cannot lead it; give them a clinical or management role first."
         )
 
 
@@ -148,7 +158,7 @@ def add_member(*, team: Team, user, team_role: str, by) -> TeamMembership:
     """Add ``user`` to ``team`` with a team role (``TEAM_ROLES``), or change their role."""
     _choice(team_role, TEAM_ROLES, "team role")
     _require_members(by, team)
-    _check_may_join(user, team)
+    _check_may_join(user, team, team_role)
     with transaction.atomic():
         membership, created = TeamMembership.objects.update_or_create(
             team=team, user=user, defaults={"team_role": team_role}
@@ -382,11 +392,13 @@ def update_pdsa_cycle(*, cycle: PdsaCycle, by, **changes) -> PdsaCycle:
         raise ValueError(f"not a PDSA field: {', '.join(sorted(unknown))}")
     team = cycle.hypothesis.team
     _require_change(by, team)
-    for field, value in changes.items():
-        setattr(cycle, field, value.strip() if isinstance(value, str) else value)
-    _text(cycle.plan, "plan")
-    _check_dates(cycle.started, cycle.ended)
+    changes = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    after = {field: getattr(cycle, field) for field in PDSA_FIELDS} | changes
+    _text(after["plan"], "plan")
+    _check_dates(after["started"], after["ended"])
     with transaction.atomic():
+        for field, value in changes.items():
+            setattr(cycle, field, value)
         cycle.save(update_fields=sorted(changes))
         _audited(by, "update_pdsa_cycle", team, cycle=cycle.pk, fields=sorted(changes))
     return cycle
@@ -494,6 +506,19 @@ def comment_on_action(*, action: Action, text: str, by) -> ActionComment:
         comment = ActionComment.objects.create(action=action, author=by, text=text)
         _audited(by, "comment_on_action", action.team, action=action.pk, comment=comment.pk)
     return comment
+
+
+def member_teams(user):
+    """The teams ``user`` is a member of: whose records they change, and what their pages
+    open on."""
+    return Team.objects.filter(memberships__user=user).order_by("condition", "name")
+
+
+def visible_teams(user):
+    """Every team whose records ``user`` may read (``view_improvement`` for its condition)."""
+    return [
+        team for team in Team.objects.order_by("condition", "name") if may_view_team(user, team)
+    ]
 
 
 def overdue_actions(who, today: dt.date):

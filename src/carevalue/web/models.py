@@ -43,7 +43,8 @@ class RoleGrant(models.Model):
 
 class AuditEvent(models.Model):
     """Who did what, when, to which patients: every patient-level view and every change.
-    Written only by ``carevalue.web.actions``; never edited."""
+    Written only by ``carevalue.web.actions`` (``management_actions`` through it); never
+    edited."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
