@@ -243,7 +243,7 @@ def test_a_member_of_one_team_is_refused_on_another(teams, make_user):
     # an anonymous request is refused
     from django.contrib.auth.models import AnonymousUser
 
-    with pytest.raises(m.NotAllowed):
+    with pytest.raises(m.NotAllowed, match="A user who is not logged in may not"):
         m.comment_on_action(
             action=m.assign_action(
                 team=endo, title="A", owner=teams["endo_lead"], due_date=TODAY, by=None
@@ -325,9 +325,14 @@ def test_dismissing_needs_a_reason_and_other_mistakes_are_one_sentence(teams, ma
         m.record_service_change(
             team=stroke, title="T", change_date=TODAY, investment_one_off=-1, by=lead
         )
-    with pytest.raises(UserError, match="Review points"):
+    for months in ([0], [], ["six"]):
+        with pytest.raises(UserError, match="Review points"):
+            m.record_service_change(
+                team=stroke, title="T", change_date=TODAY, review_months=months, by=lead
+            )
+    with pytest.raises(UserError, match="amount in pounds"):
         m.record_service_change(
-            team=stroke, title="T", change_date=TODAY, review_months=[0], by=lead
+            team=stroke, title="T", change_date=TODAY, investment_recurring="lots", by=lead
         )
     endo_hypothesis = m.write_hypothesis(
         team=teams["endo"], statement="S", metrics=[("x", "increase")], by=None

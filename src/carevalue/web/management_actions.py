@@ -62,7 +62,9 @@ class NotAllowed(PermissionDenied):
 
 
 def _name(user) -> str:
-    return user.get_username() if user is not None else "the command line"
+    if user is None:
+        return "the command line"
+    return user.get_username() or "A user who is not logged in"
 
 
 def _require_change(by, team: Team) -> None:
@@ -108,6 +110,8 @@ def _money(value, what: str) -> Decimal | None:
         raise UserError(f"The {what} must be an amount in pounds, such as 12000.") from None
     if amount < 0:
         raise UserError(f"The {what} cannot be negative.")
+    if amount >= 10**10:
+        raise UserError(f"The {what} must be under £10,000,000,000.")
     return amount
 
 
@@ -555,7 +559,10 @@ def record_service_change(
         raise UserError("Give the date the change was made.")
     if bool(segment_type) != bool(segment):
         raise UserError("Give both the segment type and the segment, or neither.")
-    months = sorted({int(m) for m in review_months})
+    try:
+        months = sorted({int(m) for m in review_months})
+    except (TypeError, ValueError):
+        months = []
     if not months or months[0] < 1:
         raise UserError("Review points are whole months after the change, 1 or more.")
     one_off = _money(investment_one_off, "one-off investment")
