@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carevalue.management import DETERIORATION, IMPROVEMENT, NO_CHANGE, evaluate_change
+from carevalue.management import (
+    DETERIORATION,
+    IMPROVEMENT,
+    NO_CHANGE,
+    evaluate_change,
+    evaluate_episodes,
+)
 
 MONTHS = pd.date_range("2020-04-01", periods=48, freq="MS")
 CHANGE = MONTHS[24]  # 24 months before, 24 after
@@ -41,6 +47,7 @@ def test_no_effect_says_no_detectable_change(seed):
     result = evaluate_change(rng.normal(50, 4, 48), MONTHS, CHANGE, improvement="decrease")
     assert result.verdict == NO_CHANGE
     assert result.lower < 0 < result.upper
+    assert result.sentence().startswith("No detectable change: ")
 
 
 def test_a_known_rise_in_a_proportion_is_recovered_within_its_interval():
@@ -116,3 +123,59 @@ def test_a_metric_with_no_better_side_cannot_have_a_verdict():
 def test_too_few_points_on_a_side_are_refused():
     with pytest.raises(ValueError, match="1 after"):
         evaluate_change(np.arange(6.0), MONTHS[:6], MONTHS[5], improvement="increase")
+
+
+def episode_value(seed: int, effect_hours: float, death_before: float, death_after: float):
+    """``episode_value`` rows: 480 episodes over four years, the change at the midpoint."""
+    rng = np.random.default_rng(seed)
+    n = 480
+    index_date = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.uniform(0, 1461, n), unit="D")
+    after = index_date >= pd.Timestamp("2022-01-01")
+    hours = rng.normal(30, 8, n) + np.where(after, effect_hours, 0.0)
+    deaths = rng.binomial(1, np.where(after, death_after, death_before)).astype(float)
+    complete = np.ones(n, dtype=bool)
+    complete[:40] = False  # follow-up not yet complete: left out, whatever their value
+    deaths[:40] = 1.0
+    return pd.DataFrame(
+        {
+            "index_date": index_date.floor("D"),
+            "out__time_to_antibiotics": hours,
+            "complete__time_to_antibiotics": True,
+            "out__death_365d": deaths,
+            "complete__death_365d": complete,
+        }
+    )
+
+
+def test_episodes_recover_a_known_fall_in_time_to_antibiotics():
+    episodes = episode_value(seed=8, effect_hours=-12, death_before=0.25, death_after=0.25)
+    result = evaluate_episodes(
+        episodes, "time_to_antibiotics", "2022-01-01", improvement="lower_is_better"
+    )
+    assert result.method == "difference of means"
+    assert result.episodes_before + result.episodes_after == 480
+    assert result.lower < -12 < result.upper
+    assert result.verdict == IMPROVEMENT
+    assert (result.n_before, result.n_after) == (24, 24)  # months, for SPC and ITS
+    assert result.its is not None and result.its.level_lower < -12 < result.its.level_upper
+    assert result.spc_improvement_points > 0
+
+
+def test_episodes_recover_a_known_fall_in_a_proportion_from_complete_follow_up_only():
+    episodes = episode_value(seed=9, effect_hours=0, death_before=0.30, death_after=0.15)
+    result = evaluate_episodes(episodes, "death_365d", "2022-01-01", improvement="decrease")
+    assert result.method == "difference of proportions"
+    assert result.episodes_before + result.episodes_after == 440
+    assert result.lower < -0.15 < result.upper < 0
+    assert result.verdict == IMPROVEMENT
+    unchanged = evaluate_episodes(
+        episodes, "time_to_antibiotics", "2022-01-01", improvement="decrease"
+    )
+    assert unchanged.verdict == NO_CHANGE
+
+
+def test_an_unknown_outcome_is_named():
+    with pytest.raises(ValueError, match="no column 'eq5d'"):
+        evaluate_episodes(
+            episode_value(1, 0, 0.2, 0.2), "eq5d", "2022-01-01", improvement="increase"
+        )

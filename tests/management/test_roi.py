@@ -55,6 +55,10 @@ def test_a_cost_rise_is_a_loss_and_no_discounting_is_a_plain_sum():
     assert result.net_saving == -3_000
     assert result.roi == -3.0
     assert result.net_saving_interval == (-4_000, -2_000)
+    assert "adds £2,000 in costs" in result.sentence()
+    assert "a net cost of £3,000 (95% interval of the net saving -£4,000 to -£2,000)" in (
+        result.sentence()
+    )
 
 
 def test_an_evaluation_effect_goes_straight_in():

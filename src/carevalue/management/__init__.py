@@ -6,7 +6,8 @@ The face (other packages import from here):
   frame of improvement opportunities with a reason in words and a link target;
 - ``evaluate_change(values, dates, change_date, improvement=, ...)`` -> ``Evaluation``:
   before/after difference with its 95 % interval, SPC evidence, an interrupted
-  time-series estimate where the points allow, and a verdict in words;
+  time-series estimate where the points allow, and a verdict in words; the same of a
+  run's episodes with ``evaluate_episodes(episode_value, outcome, change_date, ...)``;
 - ``return_on_investment(...)`` -> ``ReturnOnInvestment``: net saving and ROI over a
   horizon, discounted at the Green Book rate, with the interval carried through.
 
@@ -21,6 +22,7 @@ from carevalue.management.evaluation import (
     Evaluation,
     InterruptedTimeSeries,
     evaluate_change,
+    evaluate_episodes,
 )
 from carevalue.management.opportunities import (
     KINDS,
@@ -44,6 +46,7 @@ __all__ = [
     "InterruptedTimeSeries",
     "ReturnOnInvestment",
     "evaluate_change",
+    "evaluate_episodes",
     "find_opportunities",
     "labels_from",
     "return_on_investment",

@@ -43,6 +43,7 @@ __all__ = [
     "Evaluation",
     "InterruptedTimeSeries",
     "evaluate_change",
+    "evaluate_episodes",
 ]
 
 IMPROVEMENT = "associated with improvement"
@@ -51,7 +52,7 @@ NO_CHANGE = "no detectable change"
 ITS_MIN_POINTS = 8  # per side, for a slope and a level on each
 SPC_BASELINE_POINTS = spc.SHORT_SERIES_POINTS  # 12: MDC's shortest useful baseline
 SHORT_FOLLOW_UP_POINTS = 12
-SMALL_DENOMINATOR = 30  # episodes per side below which a proportion is fragile
+SMALL_NUMBERS = 30  # episodes (or observations) a side below which an estimate is fragile
 LEVEL = 0.95
 
 _DIRECTIONS = {
@@ -98,6 +99,8 @@ class Evaluation:
     its: InterruptedTimeSeries | None
     verdict: str
     caveats: tuple[str, ...] = field(default_factory=tuple)
+    episodes_before: int | None = None  # episodes the comparison used (None: a series)
+    episodes_after: int | None = None
 
     @property
     def effect(self) -> tuple[float, float, float]:
@@ -118,11 +121,23 @@ class Evaluation:
 
     def sentence(self) -> str:
         """The verdict with its numbers, in one sentence."""
-        return (
-            f"The change is {self.verdict}: {self.before:.3g} before and {self.after:.3g} "
-            f"after, a difference of {self.difference:+.3g} (95% interval {self.lower:+.3g} "
-            f"to {self.upper:+.3g}); {self.spc_evidence}."
+        lead = (
+            "No detectable change" if self.verdict == NO_CHANGE else f"The change is {self.verdict}"
         )
+        return (
+            f"{lead}: {_figure(self.before)} before and {_figure(self.after)} after, a "
+            f"difference of {_figure(self.difference, sign=True)} (95% interval "
+            f"{_figure(self.lower, sign=True)} to {_figure(self.upper, sign=True)}); "
+            f"{self.spc_evidence}."
+        )
+
+
+def _figure(value: float, *, sign: bool = False) -> str:
+    """3 significant figures, or whole numbers with thousands separators from 1,000 up."""
+    plus = "+" if sign else ""
+    if abs(value) >= 1000:
+        return f"{value:{plus},.0f}"
+    return f"{value:{plus}.3g}"
 
 
 def evaluate_change(
@@ -142,12 +157,7 @@ def evaluate_change(
     new process (points on or after it are "after"). ``improvement``: "increase" or
     "decrease" (or "higher_is_better" / "lower_is_better"), which side is better.
     """
-    if improvement not in _DIRECTIONS:
-        raise ValueError(
-            f"improvement must be one of {', '.join(_DIRECTIONS)}, not {improvement!r}: "
-            "a verdict needs to know which way is better."
-        )
-    sign = _DIRECTIONS[improvement]
+    _check_improvement(improvement)
     frame = pd.DataFrame(
         {
             "date": pd.to_datetime(pd.Series(dates)).to_numpy(),
@@ -159,60 +169,176 @@ def evaluate_change(
         frame["num"] = np.asarray(numerators, dtype=float)
         frame["den"] = np.asarray(denominators, dtype=float)
     frame = frame[frame["y"].notna()].sort_values("date", kind="stable").reset_index(drop=True)
-    after = frame["date"] >= pd.Timestamp(change_date)
-    n_before, n_after = int((~after).sum()), int(after.sum())
-    if n_before < 2 or n_after < 2:
+    after = (frame["date"] >= pd.Timestamp(change_date)).to_numpy()
+    _check_sides(int((~after).sum()), int(after.sum()), "points")
+    if proportions:
+        comparison = _proportions(
+            frame.loc[~after, "num"].sum(),
+            frame.loc[~after, "den"].sum(),
+            frame.loc[after, "num"].sum(),
+            frame.loc[after, "den"].sum(),
+        )
+    else:
+        comparison = _means(frame.loc[~after, "y"], frame.loc[after, "y"], episodes=False)
+    return _judge(frame, after, comparison, improvement, unit="points")
+
+
+def evaluate_episodes(
+    episodes: pd.DataFrame,
+    outcome: str,
+    change_date,
+    *,
+    improvement: str,
+    date_column: str = "index_date",
+) -> Evaluation:
+    """Evaluate a service change on one outcome of a run's episodes (``episode_value`` rows).
+
+    ``outcome``: a column of ``episodes``, or an outcome id read from ``out__<id>`` (then
+    only episodes whose follow-up is complete, ``complete__<id>``, are used) or a cost
+    column (``cost_whole_cycle``). The before/after comparison is of the episodes
+    themselves: a difference of proportions for a 0/1 outcome, of means otherwise. SPC and
+    the interrupted time series read the monthly means (or proportions) by ``date_column``;
+    the month in which the change happened counts as after.
+    """
+    _check_improvement(improvement)
+    column = outcome if outcome in episodes.columns else f"out__{outcome}"
+    if column not in episodes.columns:
+        raise ValueError(f"the episodes have no column {outcome!r} or {column!r}.")
+    rows = episodes
+    complete = f"complete__{outcome}"
+    if column != outcome and complete in episodes.columns:
+        rows = rows[rows[complete].fillna(False).astype(bool)]
+    values = pd.to_numeric(rows[column], errors="coerce").astype(float)
+    dates = pd.to_datetime(rows[date_column])
+    keep = values.notna() & dates.notna()
+    values, dates = values[keep], dates[keep]
+    change = pd.Timestamp(change_date)
+    after_episode = (dates >= change).to_numpy()
+    _check_sides(int((~after_episode).sum()), int(after_episode.sum()), "episodes")
+    binary = bool(values.isin([0.0, 1.0]).all())
+    if binary:
+        comparison = _proportions(
+            values[~after_episode].sum(),
+            (~after_episode).sum(),
+            values[after_episode].sum(),
+            after_episode.sum(),
+        )
+    else:
+        comparison = _means(values[~after_episode], values[after_episode])
+    months = dates.dt.to_period("M").dt.to_timestamp()
+    monthly = values.groupby(months.to_numpy()).agg(["mean", "sum", "count"])
+    frame = pd.DataFrame(
+        {
+            "date": monthly.index,
+            "y": monthly["mean"].to_numpy(),
+            "num": monthly["sum"].to_numpy(),
+            "den": monthly["count"].to_numpy(dtype=float),
+        }
+    )
+    after = (frame["date"] >= change.to_period("M").to_timestamp()).to_numpy()
+    _check_sides(int((~after).sum()), int(after.sum()), "months")
+    return _judge(frame, after, comparison, improvement, unit="months")
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    method: str
+    before: float
+    after: float
+    lower: float
+    upper: float
+    n_before: int  # episodes (or periods, for a series of means) on each side
+    n_after: int
+    episodes: bool = True  # whether n_before and n_after count episodes
+
+
+def _check_improvement(improvement: str) -> None:
+    if improvement not in _DIRECTIONS:
         raise ValueError(
-            f"an evaluation needs at least 2 points on each side of the change, but there are "
-            f"{n_before} before and {n_after} after."
+            f"improvement must be one of {', '.join(_DIRECTIONS)}, not {improvement!r}: "
+            "a verdict needs to know which way is better."
         )
 
-    if proportions:
-        before_parts, after_parts = frame[~after], frame[after]
-        count_b, nobs_b = before_parts["num"].sum(), before_parts["den"].sum()
-        count_a, nobs_a = after_parts["num"].sum(), after_parts["den"].sum()
-        low, high = confint_proportions_2indep(
-            count_a, nobs_a, count_b, nobs_b, method="newcomb", compare="diff", alpha=1 - LEVEL
+
+def _check_sides(n_before: int, n_after: int, what: str) -> None:
+    if n_before < 2 or n_after < 2:
+        raise ValueError(
+            f"an evaluation needs at least 2 {what} on each side of the change, but there "
+            f"are {n_before} before and {n_after} after."
         )
-        before, after_value = count_b / nobs_b, count_a / nobs_a
-        method = "difference of proportions"
-    else:
-        compare = CompareMeans(
-            DescrStatsW(frame.loc[after, "y"]), DescrStatsW(frame.loc[~after, "y"])
-        )
-        low, high = compare.tconfint_diff(alpha=1 - LEVEL, usevar="unequal")
-        before, after_value = frame.loc[~after, "y"].mean(), frame.loc[after, "y"].mean()
-        method = "difference of means"
-    difference = float(after_value - before)
-    better_low, better_high = sign * low, sign * high  # > 0 is better on this scale
+
+
+def _proportions(count_b, nobs_b, count_a, nobs_a) -> _Comparison:
+    low, high = confint_proportions_2indep(
+        count_a, nobs_a, count_b, nobs_b, method="newcomb", compare="diff", alpha=1 - LEVEL
+    )
+    return _Comparison(
+        "difference of proportions",
+        float(count_b / nobs_b),
+        float(count_a / nobs_a),
+        float(low),
+        float(high),
+        round(float(nobs_b)),
+        round(float(nobs_a)),
+    )
+
+
+def _means(before: pd.Series, after: pd.Series, *, episodes: bool = True) -> _Comparison:
+    compare = CompareMeans(DescrStatsW(after.to_numpy()), DescrStatsW(before.to_numpy()))
+    low, high = compare.tconfint_diff(alpha=1 - LEVEL, usevar="unequal")
+    return _Comparison(
+        "difference of means",
+        float(before.mean()),
+        float(after.mean()),
+        float(low),
+        float(high),
+        len(before),
+        len(after),
+        episodes,
+    )
+
+
+def _judge(
+    frame: pd.DataFrame, after: np.ndarray, comparison: _Comparison, improvement: str, unit: str
+):
+    sign = _DIRECTIONS[improvement]
+    better_low, better_high = sign * comparison.lower, sign * comparison.upper  # > 0: better
     if min(better_low, better_high) > 0:
         verdict = IMPROVEMENT
     elif max(better_low, better_high) < 0:
         verdict = DETERIORATION
     else:
         verdict = NO_CHANGE
-
-    improved, concerned = _spc_evidence(frame, after.to_numpy(), improvement)
-    its = _interrupted_time_series(frame["y"].to_numpy(), after.to_numpy())
-    caveats = _caveats(
-        frame, after, n_before, n_after, proportions, verdict, sign, its, improved, concerned
-    )
+    improved, concerned = _spc_evidence(frame, after, improvement)
+    its = _interrupted_time_series(frame["y"].to_numpy(), _months(frame["date"]), after)
+    n_before, n_after = int((~after).sum()), int(after.sum())
+    caveats = _caveats(comparison, n_before, n_after, verdict, sign, its, improved, concerned, unit)
     return Evaluation(
         improvement=improvement,
-        method=method,
+        method=comparison.method,
         n_before=n_before,
         n_after=n_after,
-        before=float(before),
-        after=float(after_value),
-        difference=difference,
-        lower=float(low),
-        upper=float(high),
+        before=comparison.before,
+        after=comparison.after,
+        difference=comparison.after - comparison.before,
+        lower=comparison.lower,
+        upper=comparison.upper,
         spc_improvement_points=improved,
         spc_concern_points=concerned,
         its=its,
         verdict=verdict,
         caveats=tuple(caveats),
+        episodes_before=comparison.n_before if comparison.episodes else None,
+        episodes_after=comparison.n_after if comparison.episodes else None,
     )
+
+
+def _months(dates: pd.Series) -> np.ndarray:
+    """Time in months from the first date (a monthly series counts 0, 1, 2 ...)."""
+    stamps = pd.DatetimeIndex(dates)
+    whole = (stamps.year - stamps.year[0]) * 12 + (stamps.month - stamps.month[0])
+    fraction = (stamps.day - 1) / stamps.days_in_month
+    return np.asarray(whole + fraction, dtype=float) - float(fraction[0])
 
 
 def _spc_evidence(frame: pd.DataFrame, after: np.ndarray, improvement: str) -> tuple[int, int]:
@@ -235,11 +361,12 @@ def _spc_evidence(frame: pd.DataFrame, after: np.ndarray, improvement: str) -> t
     )
 
 
-def _interrupted_time_series(y: np.ndarray, after: np.ndarray) -> InterruptedTimeSeries | None:
+def _interrupted_time_series(
+    y: np.ndarray, t: np.ndarray, after: np.ndarray
+) -> InterruptedTimeSeries | None:
     n_before, n_after = int((~after).sum()), int(after.sum())
     if n_before < ITS_MIN_POINTS or n_after < ITS_MIN_POINTS:
         return None
-    t = np.arange(len(y), dtype=float)
     step = after.astype(float)
     since = np.where(after, t - t[after][0], 0.0)
     design = sm.add_constant(np.column_stack([t, step, since]))
@@ -259,28 +386,27 @@ def _interrupted_time_series(y: np.ndarray, after: np.ndarray) -> InterruptedTim
     )
 
 
-def _caveats(frame, after, n_before, n_after, proportions, verdict, sign, its, improved, concerned):
+def _caveats(comparison, n_before, n_after, verdict, sign, its, improved, concerned, unit):
     caveats = []
     if n_after < SHORT_FOLLOW_UP_POINTS:
         caveats.append(
-            f"Short follow-up: {n_after} points after the change (fewer than "
+            f"Short follow-up: {n_after} {unit} after the change (fewer than "
             f"{SHORT_FOLLOW_UP_POINTS}); the estimate may move as more arrive."
         )
     if n_before < SPC_BASELINE_POINTS:
         caveats.append(
-            f"Short baseline: {n_before} points before the change (fewer than "
+            f"Short baseline: {n_before} {unit} before the change (fewer than "
             f"{SPC_BASELINE_POINTS}), so the SPC limits come from the whole series."
         )
-    if proportions:
-        smallest = min(frame.loc[~after, "den"].sum(), frame.loc[after, "den"].sum())
-        if smallest < SMALL_DENOMINATOR:
-            caveats.append(
-                f"Small numbers: {smallest:.0f} episodes on one side (fewer than "
-                f"{SMALL_DENOMINATOR}); the interval is wide."
-            )
+    smallest = min(comparison.n_before, comparison.n_after)
+    if comparison.episodes and smallest < SMALL_NUMBERS:
+        caveats.append(
+            f"Small numbers: {smallest} episodes on one side (fewer than {SMALL_NUMBERS}); "
+            "the interval is wide."
+        )
     if its is None:
         caveats.append(
-            f"No interrupted time-series estimate: it needs {ITS_MIN_POINTS} points on each side."
+            f"No interrupted time-series estimate: it needs {ITS_MIN_POINTS} {unit} on each side."
         )
     else:
         if sign * its.slope_before_lower > 0 or sign * its.slope_before_upper < 0:

@@ -50,14 +50,29 @@ class ReturnOnInvestment:
     years: pd.DataFrame  # year, discount_factor, investment, saving, net (discounted)
 
     def sentence(self) -> str:
+        """The result in one sentence, with the net saving's interval."""
         low, high = self.net_saving_interval
+        effect = (
+            f"saves {_pounds(self.saving)}"
+            if self.saving >= 0
+            else f"adds {_pounds(-self.saving)} in costs"
+        )
+        net = (
+            f"a net saving of {_pounds(self.net_saving)}"
+            if self.net_saving >= 0
+            else f"a net cost of {_pounds(-self.net_saving)}"
+        )
         return (
             f"Over {self.horizon_years} years, discounted at {self.discount_rate:.1%} a year, "
-            f"the change saves £{self.saving:,.0f} for an investment of £{self.investment:,.0f}: "
-            f"a net saving of £{self.net_saving:,.0f} (95% interval £{low:,.0f} to £{high:,.0f}) "
-            f"and a return of {self.roi:.2f} per pound invested "
-            f"({self.roi_interval[0]:.2f} to {self.roi_interval[1]:.2f})."
+            f"the change {effect} for an investment of {_pounds(self.investment)}: {net} "
+            f"(95% interval of the net saving {_pounds(low)} to {_pounds(high)}) and a return "
+            f"of {self.roi:.2f} per pound invested ({self.roi_interval[0]:.2f} to "
+            f"{self.roi_interval[1]:.2f})."
         )
+
+
+def _pounds(value: float) -> str:
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
 def return_on_investment(
