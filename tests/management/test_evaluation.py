@@ -12,6 +12,7 @@ from carevalue.management import (
     NO_CHANGE,
     evaluate_change,
     evaluate_episodes,
+    evaluate_series,
 )
 
 MONTHS = pd.date_range("2020-04-01", periods=48, freq="MS")
@@ -178,4 +179,43 @@ def test_an_unknown_outcome_is_named():
     with pytest.raises(ValueError, match="no column 'eq5d'"):
         evaluate_episodes(
             episode_value(1, 0, 0.2, 0.2), "eq5d", "2022-01-01", improvement="increase"
+        )
+
+
+def test_a_metric_series_rate_is_read_with_its_counts_and_suppressed_months_left_out():
+    rng = np.random.default_rng(6)
+    events = np.r_[rng.binomial(50, 0.4, 24), rng.binomial(50, 0.25, 24)]
+    series = pd.DataFrame(
+        {
+            "condition": "stroke",
+            "metric": "death_90d",
+            "metric_kind": "rate",
+            "period_type": "admission_month",
+            "period": MONTHS.strftime("%Y-%m"),
+            "segment_type": "all",
+            "segment": "all",
+            "numerator": events.astype(float),
+            "denominator": 50.0,
+            "value": events / 50,
+        }
+    )
+    series.loc[[0, 47], ["numerator", "denominator", "value"]] = np.nan  # suppressed
+    result = evaluate_series(
+        series,
+        condition="stroke",
+        metric="death_90d",
+        change_date="2022-04-01",
+        improvement="decrease",
+    )
+    assert result.method == "difference of proportions"
+    assert (result.episodes_before, result.episodes_after) == (1150, 1150)
+    assert result.lower < -0.15 < result.upper < 0
+    assert result.verdict == IMPROVEMENT
+    with pytest.raises(ValueError, match="no admission_month rows of stroke mrs_90d"):
+        evaluate_series(
+            series,
+            condition="stroke",
+            metric="mrs_90d",
+            change_date="2022-04-01",
+            improvement="decrease",
         )

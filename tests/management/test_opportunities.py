@@ -56,6 +56,7 @@ def test_a_planted_special_cause_is_found_with_its_direction_and_link():
     assert (row["segment_type"], row["segment"], row["direction"]) == ("site", "North", "concern")
     assert row["score"] > 8
     assert row["page"] == "spc" and row["query"] == "metric=door_to_needle&site=North"
+    assert row["key"] == "spc_signal:stroke:door_to_needle:::site:North"
     assert "Door-to-needle time (minutes), site North" in row["reason"]
     assert "special cause of concern" in row["reason"] and "Mar 2024" in row["reason"]
 

@@ -7,7 +7,8 @@ The face (other packages import from here):
 - ``evaluate_change(values, dates, change_date, improvement=, ...)`` -> ``Evaluation``:
   before/after difference with its 95 % interval, SPC evidence, an interrupted
   time-series estimate where the points allow, and a verdict in words; the same of a
-  run's episodes with ``evaluate_episodes(episode_value, outcome, change_date, ...)``;
+  run's episodes with ``evaluate_episodes(episode_value, outcome, change_date, ...)`` and
+  of one ``metric_series`` series with ``evaluate_series(metric_series, condition=, ...)``;
 - ``return_on_investment(...)`` -> ``ReturnOnInvestment``: net saving and ROI over a
   horizon, discounted at the Green Book rate, with the interval carried through.
 
@@ -23,6 +24,7 @@ from carevalue.management.evaluation import (
     InterruptedTimeSeries,
     evaluate_change,
     evaluate_episodes,
+    evaluate_series,
 )
 from carevalue.management.opportunities import (
     KINDS,
@@ -47,6 +49,7 @@ __all__ = [
     "ReturnOnInvestment",
     "evaluate_change",
     "evaluate_episodes",
+    "evaluate_series",
     "find_opportunities",
     "labels_from",
     "return_on_investment",

@@ -44,6 +44,7 @@ __all__ = [
     "InterruptedTimeSeries",
     "evaluate_change",
     "evaluate_episodes",
+    "evaluate_series",
 ]
 
 IMPROVEMENT = "associated with improvement"
@@ -238,6 +239,48 @@ def evaluate_episodes(
     after = (frame["date"] >= change.to_period("M").to_timestamp()).to_numpy()
     _check_sides(int((~after).sum()), int(after.sum()), "months")
     return _judge(frame, after, comparison, improvement, unit="months")
+
+
+def evaluate_series(
+    metric_series: pd.DataFrame,
+    *,
+    condition: str,
+    metric: str,
+    change_date,
+    improvement: str,
+    segment_type: str = "all",
+    segment: str = "all",
+    period_type: str = "admission_month",
+) -> Evaluation:
+    """Evaluate a change on one series of a run's ``metric_series`` (monthly by default, or
+    "admission_quarter"). A rate is compared as pooled proportions (its numerators and
+    denominators); any other metric as a difference of means of its points. Suppressed
+    points have no value and are left out."""
+    rows = metric_series[
+        (metric_series["condition"] == condition)
+        & (metric_series["metric"] == metric)
+        & (metric_series["period_type"] == period_type)
+        & (metric_series["segment_type"] == segment_type)
+        & (metric_series["segment"] == segment)
+    ]
+    if rows.empty:
+        raise ValueError(
+            f"the metric series has no {period_type} rows of {condition} {metric} for "
+            f"{segment_type} {segment}."
+        )
+    frequency = {"admission_month": "M", "admission_quarter": "Q"}.get(period_type)
+    if frequency is None:
+        raise ValueError(f"a change is evaluated on months or quarters, not {period_type!r}.")
+    dates = pd.PeriodIndex(rows["period"].astype(str), freq=frequency).to_timestamp()
+    rate = rows["metric_kind"].iloc[0] == "rate"
+    return evaluate_change(
+        rows["value"].to_numpy(dtype=float),
+        dates,
+        change_date,
+        improvement=improvement,
+        numerators=rows["numerator"].to_numpy(dtype=float) if rate else None,
+        denominators=rows["denominator"].to_numpy(dtype=float) if rate else None,
+    )
 
 
 @dataclass(frozen=True)

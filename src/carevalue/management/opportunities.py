@@ -3,7 +3,9 @@
 ``find_opportunities`` reads the tables a run publishes (``metric_spc``, ``metric_funnel``,
 ``episode_costs``) and returns one row per opportunity, ranked by ``score``. Each kind has
 one threshold rule, chosen so that a stable process of pure noise rarely crosses it, and
-``score`` is scaled so that **3 is the threshold of every kind** and larger is stronger:
+``score`` is scaled so that **3 is the threshold of every kind** and larger is stronger.
+``key`` names what an opportunity concerns (kind, condition, metric, stage, resource,
+segment), not when, so the same opportunity keeps its key from run to run:
 
 - ``spc_signal``: the latest observed point of a charted monthly series (current rebase
   group) is a special cause under the Making Data Count rules (NHS England, *Making Data
@@ -51,6 +53,7 @@ __all__ = [
 
 KINDS = ("spc_signal", "funnel_outlier", "outcome_variation", "cost_driver", "cost_variation")
 OPPORTUNITY_COLUMNS = [
+    "key",
     "condition",
     "kind",
     "metric",
@@ -131,6 +134,9 @@ def find_opportunities(
     frame = pd.DataFrame(rows, columns=OPPORTUNITY_COLUMNS)
     if frame.empty:
         return frame.astype({"score": float})
+    # The same opportunity in the next run has the same key, so a dismissal can follow it.
+    parts_of_key = ["kind", "condition", "metric", "stage", "resource", "segment_type", "segment"]
+    frame["key"] = frame[parts_of_key].fillna("").astype(str).agg(":".join, axis=1)
     frame = frame.sort_values(
         ["score", "condition", "kind"], ascending=[False, True, True], kind="stable"
     )
