@@ -230,3 +230,19 @@ def test_opportunities_are_ranked_by_score(improvement):
     assert found["score"].is_monotonic_decreasing
     assert (found["score"] >= THRESHOLD_SCORE).all()
     assert set(found["kind"]) == {"spc_signal", "cost_driver"}
+
+
+def test_a_signal_in_a_series_that_stopped_long_ago_is_not_current():
+    series = noise_series(7)
+    table = spc_table(series, "decrease")
+    # Team Stroke's last 12 months are missing, and its last observed month is a signal.
+    stroke = table["segment"] == "Stroke"
+    last_kept = table[stroke]["date"].sort_values().iloc[-13]
+    table.loc[stroke & (table["date"] > last_kept), "y"] = np.nan
+    at_end = stroke & (table["date"] == last_kept)
+    table.loc[at_end, ["special_cause_flag", "point_type", "rule"]] = [
+        True,
+        "special_cause_concern",
+        "astronomical",
+    ]
+    assert find_opportunities(metric_spc=table).empty

@@ -9,7 +9,8 @@ segment), not when, so the same opportunity keeps its key from run to run:
 
 - ``spc_signal``: the latest observed point of a charted monthly series (current rebase
   group) is a special cause under the Making Data Count rules (NHS England, *Making Data
-  Count*, 2019; as ``carevalue.stats.spc`` computes them). Score: the point's distance from
+  Count*, 2019; as ``carevalue.stats.spc`` computes them), and that point falls within
+  3 months of the condition's newest charted month. Score: the point's distance from
   the centre line in sigmas (sigma = (upper limit - mean) / 3), at least 3.
 - ``funnel_outlier``: a site or team outside the 99.8 % funnel limits (overdispersion-
   adjusted when the run's funnel found more spread than chance; Spiegelhalter, *Stat Med*
@@ -73,6 +74,7 @@ COST_SHARE_MULTIPLE = 2.0
 COST_CV_THRESHOLD = 1.0
 VARIATION_P = 0.002
 MIN_EPISODES = 10
+RECENT_MONTHS = 3  # an SPC signal's latest point is within 3 months of its condition's newest
 DEFAULT_SEGMENT_TYPES = ("all", "site", "team")
 
 _RULE_WORDS = {
@@ -197,7 +199,10 @@ def _spc_signals(spc_rows: pd.DataFrame, labels, segment_types) -> list[dict]:
     if rows.empty:
         return []
     latest = rows.sort_values("date", kind="stable").groupby(keys, sort=False).tail(1)
-    latest = latest[latest["special_cause_flag"].astype(bool)]
+    # A series whose data stopped (a site that closed) says nothing about now.
+    newest = latest.groupby("condition")["date"].transform("max")
+    current = latest["date"] > newest - pd.DateOffset(months=RECENT_MONTHS)
+    latest = latest[current & latest["special_cause_flag"].astype(bool)]
     found = []
     for point in latest.itertuples(index=False):
         direction = _POINT_DIRECTION.get(str(point.point_type))
