@@ -58,6 +58,7 @@ def test_a_planted_special_cause_is_found_with_its_direction_and_link():
     assert row["page"] == "spc" and row["query"] == "metric=door_to_needle&site=North"
     assert row["key"] == "spc_signal:stroke:door_to_needle:::site:North"
     assert "Door-to-needle time (minutes), site North" in row["reason"]
+    assert row["title"] == "Door-to-needle time (minutes): special cause of concern (site North)"
     assert "special cause of concern" in row["reason"] and "Mar 2024" in row["reason"]
 
 
@@ -156,7 +157,7 @@ def test_case_mix_adjusted_variation_between_sites_is_found():
     expected = np.full(10, 40.0)
     observed = expected * np.array([0.4, 0.5, 0.6, 0.8, 1.0, 1.0, 1.2, 1.5, 1.7, 1.9])
     found = find_opportunities(metric_funnel=funnel_charts(oe_series(observed, expected)))
-    variation = found[found["kind"] == "outcome_variation"]
+    variation = found[found["kind"] == "unwarranted_variation"]
     assert variation["metric"].tolist() == ["death_90d__oe"]
     assert "after case-mix adjustment" in variation.iloc[0]["reason"]
 
@@ -167,7 +168,7 @@ def test_observed_deaths_by_chance_show_no_case_mix_variation():
     found = find_opportunities(
         metric_funnel=funnel_charts(oe_series(rng.poisson(expected), expected))
     )
-    assert found[found["kind"] == "outcome_variation"].empty
+    assert found[found["kind"] == "unwarranted_variation"].empty
 
 
 def episode_costs(stage_means: dict[str, float], seed: int, spread: dict[str, float] | None = None):
@@ -192,6 +193,7 @@ def test_a_planted_cost_driver_stage_is_found():
     drivers = found[found["kind"] == "cost_driver"]
     assert drivers["stage"].tolist() == ["acute"]
     row = drivers.iloc[0]
+    assert row["title"] == "Cost driver: the acute stage"
     assert row["page"] == "cost" and row["query"] == "stage=acute"
     assert "67% of the" in row["reason"]  # 6000 / 9000
     assert found[found["kind"] == "cost_variation"].empty

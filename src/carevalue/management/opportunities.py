@@ -3,6 +3,7 @@
 ``find_opportunities`` reads the tables a run publishes (``metric_spc``, ``metric_funnel``,
 ``episode_costs``) and returns one row per opportunity, ranked by ``score``. Each kind has
 one threshold rule, chosen so that a stable process of pure noise rarely crosses it, and
+``title`` is a headline (at most 200 characters), ``reason`` the sentence saying why;
 ``score`` is scaled so that **3 is the threshold of every kind** and larger is stronger.
 ``key`` names what an opportunity concerns (kind, condition, metric, stage, resource,
 segment), not when, so the same opportunity keeps its key from run to run:
@@ -16,7 +17,7 @@ segment), not when, so the same opportunity keeps its key from run to run:
   adjusted when the run's funnel found more spread than chance; Spiegelhalter, *Stat Med*
   2005;24:1185) in the latest year charted. Score: 3 x its distance from the target over
   the distance of the limit it crossed.
-- ``outcome_variation``: the sites or teams of a case-mix-adjusted outcome (observed /
+- ``unwarranted_variation``: the sites or teams of a case-mix-adjusted outcome (observed /
   expected) differ more than chance allows: the funnel's overdispersion ``phi`` over the
   units it used, tested against chi-square with n - 1 degrees of freedom, p < 0.002 (the
   99.8 % of the funnel limits; Spiegelhalter, *Qual Saf Health Care* 2005;14:347). Score: the test's
@@ -52,11 +53,12 @@ __all__ = [
     "labels_from",
 ]
 
-KINDS = ("spc_signal", "funnel_outlier", "outcome_variation", "cost_driver", "cost_variation")
+KINDS = ("spc_signal", "funnel_outlier", "unwarranted_variation", "cost_driver", "cost_variation")
 OPPORTUNITY_COLUMNS = [
     "key",
     "condition",
     "kind",
+    "title",
     "metric",
     "stage",
     "resource",
@@ -129,7 +131,7 @@ def find_opportunities(
         parts.append(_spc_signals(metric_spc, labels, segment_types))
     if metric_funnel is not None:
         parts.append(_funnel_outliers(metric_funnel, labels, known))
-        parts.append(_outcome_variation(metric_funnel, labels))
+        parts.append(_unwarranted_variation(metric_funnel, labels))
     if episode_costs is not None:
         parts.append(_cost_opportunities(episode_costs, min_episodes))
     rows = [row for part in parts for row in part]
@@ -183,9 +185,14 @@ def _segment_filter(segment_type: str, segment: str) -> dict[str, str]:
     return {}
 
 
+TITLE_LENGTH = 200
+
+
 def _row(**values) -> dict:
     row = dict.fromkeys(OPPORTUNITY_COLUMNS)
     row.update(values)
+    title = row["title"] or ""
+    row["title"] = title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
     return row
 
 
@@ -223,6 +230,8 @@ def _spc_signals(spc_rows: pd.DataFrame, labels, segment_types) -> list[dict]:
             _row(
                 condition=point.condition,
                 kind="spc_signal",
+                title=f"{what}: special cause of {direction} "
+                f"({_where(point.segment_type, point.segment)})",
                 metric=point.metric,
                 segment_type=point.segment_type,
                 segment=point.segment,
@@ -280,6 +289,7 @@ def _funnel_outliers(funnel_rows: pd.DataFrame, labels, directions) -> list[dict
             _row(
                 condition=unit.condition,
                 kind="funnel_outlier",
+                title=f"{name}: {_where(unit.segment_type, unit.segment)} outside the funnel",
                 metric=unit.metric,
                 segment_type=unit.segment_type,
                 segment=unit.segment,
@@ -294,7 +304,7 @@ def _funnel_outliers(funnel_rows: pd.DataFrame, labels, directions) -> list[dict
     return found
 
 
-def _outcome_variation(funnel_rows: pd.DataFrame, labels) -> list[dict]:
+def _unwarranted_variation(funnel_rows: pd.DataFrame, labels) -> list[dict]:
     rows = _latest_funnels(funnel_rows)
     if rows.empty:
         return []
@@ -324,7 +334,9 @@ def _outcome_variation(funnel_rows: pd.DataFrame, labels) -> list[dict]:
         found.append(
             _row(
                 condition=condition,
-                kind="outcome_variation",
+                kind="unwarranted_variation",
+                title=f"{_label(labels, condition, metric)}: more variation between "
+                f"{segment_type}s than chance",
                 metric=metric,
                 segment_type=segment_type,
                 period=period,
@@ -397,9 +409,11 @@ def _variable(condition: str, part: str, per_episode: pd.Series, min_episodes: i
 
 
 def _cost_row(condition, part, name, kind, ratio, reason) -> dict:
+    heading = "Cost driver" if kind == "cost_driver" else "Variable cost"
     return _row(
         condition=condition,
         kind=kind,
+        title=f"{heading}: the {name} {part}",
         metric="cost_mean",
         stage=name if part == "stage" else None,
         resource=name if part == "resource" else None,
