@@ -25,6 +25,7 @@ OPPORTUNITY_KINDS = {
     "spc_signal": "SPC special cause",
     "funnel_outlier": "Outlier between teams or sites",
     "cost_driver": "Cost driver",
+    "cost_variation": "Cost that varies widely between episodes",
     "unwarranted_variation": "Unwarranted variation in an outcome",
     "costly_low_outcome": "Costly group with poor outcomes",
     "prom_gap": "PROM response gap",
