@@ -141,3 +141,23 @@ def test_the_check_catches_each_kind_of_wrong_import(tmp_path, source, expected)
     (fake / "outcomes" / "wrong.py").write_text(source, encoding="utf-8")
     found = problems(fake)
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_no_agpl_package_is_imported_outside_the_benchmarks():
+    """pm4py (AGPL-3.0) is the reference the flow maps are tested and benchmarked against;
+    CareValue itself must never need it to run."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "bench":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "pm4py" for name in names):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert found == []
