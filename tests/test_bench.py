@@ -37,7 +37,7 @@ def test_each_benchmark_starts_as_the_makefile_calls_it(module):
 @pytest.mark.slow
 def test_bench_measures_every_step_on_a_small_trust(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    bench.main(["--sizes", "1500"])
+    bench.main(["--sizes", "1500", "--repeat", "1"])  # one run of each step: a smoke test
     result = json.loads((tmp_path / "bench/results/generate_ingest_1500.json").read_text())
     for step in ("generate", "baseline_read", "ingest"):
         assert result[step]["rows"] > 500
